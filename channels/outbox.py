@@ -1,0 +1,120 @@
+"""The outbox: a channel that writes each message to a folder instead of sending it.
+
+It is the embedded default (a first run sends nothing by accident) and the test double. One
+file per message, named after `Message.key`, so a retry overwrites instead of duplicating:
+
+    <key>.eml    email, a complete RFC 5322 message (open it in any mail client)
+    <key>.json   SMS: {"to", "from", "body", "key", "encoding", "segments", ...}
+
+Errors::
+
+    ChannelError
+     ├── DeliveryError
+     │    └── TransientDeliveryError   the folder cannot be written (disk full, permissions)
+     └── ConfigurationError            the email sender has no domain
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
+
+from channels.base import Channel, Message, Receipt
+from channels.email import compose_email
+from channels.errors import TransientDeliveryError
+
+DEFAULT_EMAIL_SENDER = "Salonpost <no-reply@salonpost.invalid>"
+DEFAULT_SMS_SENDER = "Salonpost"
+
+
+class OutboxChannel(Channel):
+    """Write messages to `directory`; safe to share between threads (each write is atomic)."""
+
+    name = "outbox"
+    kinds = frozenset({"sms", "email"})
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        default_sender: str = DEFAULT_EMAIL_SENDER,
+        default_sms_sender: str = DEFAULT_SMS_SENDER,
+    ) -> None:
+        self.directory = Path(directory)
+        self.default_sender = default_sender
+        self.default_sms_sender = default_sms_sender
+
+    def send(self, message: Message) -> Receipt:
+        self._check_kind(message)
+        if message.channel == "email":
+            email_message = compose_email(message, default_sender=self.default_sender)
+            name, data = file_stem(message.key) + ".eml", email_message.as_bytes()
+        else:
+            name, data = file_stem(message.key) + ".json", self._sms_json(message)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.directory / name, data)
+        except OSError as exc:
+            raise TransientDeliveryError(f"cannot write outbox file {name}: {exc}") from exc
+        return Receipt(provider_id=name, status="sent")
+
+    def path_for(self, receipt: Receipt) -> Path:
+        """Where the message of `receipt` was written."""
+        return self.directory / receipt.provider_id
+
+    def _sms_json(self, message: Message) -> bytes:
+        encoding, segments = sms_encoding(message.body)
+        record: dict[str, Any] = {
+            "to": message.to,
+            "from": message.sender or self.default_sms_sender,
+            "body": message.body,
+            "key": message.key,
+            "encoding": encoding,
+            "segments": segments,
+        }
+        if message.status_callback:
+            record["status_callback"] = message.status_callback
+        return (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def file_stem(key: str) -> str:
+    """A safe file name for `key`: the key itself when it is safe, else a cleaned key + hash."""
+    if not key:
+        raise ValueError("message key must not be empty")
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", key).lstrip(".")
+    if cleaned == key:
+        return key
+    # Why the hash: two different keys must never clean up to the same file name.
+    return f"{cleaned[:100]}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a message."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sms_encoding(body: str) -> tuple[str, int]:
+    """("GSM-7" or "UCS-2", number of SMS segments) as a carrier would bill `body`."""
+    try:
+        septets = len(body.encode("gsm03.38"))  # extension characters take two septets
+    except UnicodeEncodeError:
+        units = len(body.encode("utf-16-le")) // 2
+        return "UCS-2", 1 if units <= 70 else math.ceil(units / 67)
+    return "GSM-7", 1 if septets <= 160 else math.ceil(septets / 153)

@@ -1,0 +1,176 @@
+"""SMS through Twilio's Messages API with the official `twilio` SDK (all twilio imports live here).
+
+Errors, translated at the boundary (``raise ... from exc``)::
+
+    ChannelError
+     ├── DeliveryError
+     │    ├── TransientDeliveryError   HTTP 429 (retry_after from Retry-After), HTTP 5xx,
+     │    │                            network errors and timeouts (a read timeout sets
+     │    │                            maybe_sent: Twilio may have queued the message)
+     │    └── PermanentDeliveryError   other 4xx; code = Twilio error code ("21610");
+     │                                 suppress=True for 21610 (recipient sent STOP) and
+     │                                 invalid numbers (21211, 21217, 21401, 21614)
+     └── ConfigurationError            401/403, a sender or messaging service that is not ours,
+                                       region not enabled (20003, 21212, 21408, 21606, 21659,
+                                       21705); also exactly one of messaging_service_sid/from_
+
+Twilio has no idempotency key for creating messages, so `Message.key` is not sent; duplicates
+after an ambiguous timeout are avoided by the dispatcher, which sees `maybe_sent`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from channels.base import Channel, Message, Receipt
+from channels.errors import (
+    ChannelError,
+    ConfigurationError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+
+# The address itself is unusable: suppress it for the salon (R9).
+SUPPRESS_CODES = {
+    21610: "recipient has unsubscribed (replied STOP)",
+    21211: "invalid 'To' phone number",
+    21217: "phone number does not appear to be valid",
+    21401: "invalid phone number",
+    21614: "'To' number is not a valid mobile number",
+}
+# The account or sender is wrong, not this delivery. 21612 ("cannot route to this number") is
+# deliberately absent: it is often caused by our own geo permissions, so it is permanent for
+# this message but no reason to suppress the client's number.
+CONFIGURATION_CODES = {20003, 21212, 21408, 21606, 21659, 21705}
+
+
+class TwilioSmsChannel(Channel):
+    """Send SMS with a Twilio Messaging Service (`messaging_service_sid`) or a number (`from_`).
+
+    `api_base` points the client at another API host (the Prism mock in tests).
+    Thread-safe as far as the twilio client is (one requests session).
+    """
+
+    name = "twilio"
+    kinds = frozenset({"sms"})
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        messaging_service_sid: str | None = None,
+        from_: str | None = None,
+        api_base: str | None = None,
+        status_callback: str | None = None,
+        timeout: float = 30,
+        http_client: HttpClient | None = None,
+    ) -> None:
+        if (messaging_service_sid is None) == (from_ is None):
+            raise ConfigurationError("set exactly one of messaging_service_sid and from_")
+        if not account_sid or not auth_token:
+            raise ConfigurationError("Twilio needs account_sid and auth_token")
+        self.messaging_service_sid = messaging_service_sid
+        self.from_ = from_
+        self.status_callback = status_callback
+        # Why a timeout: the SDK's default http client waits forever on a stuck connection.
+        self._client = Client(
+            account_sid, auth_token, http_client=http_client or TwilioHttpClient(timeout=timeout)
+        )
+        if api_base:
+            _point_at(self._client, api_base)
+
+    def send(self, message: Message) -> Receipt:
+        self._check_kind(message)
+        try:
+            created = self._client.messages.create(**self._create_params(message))
+        except (TwilioException, requests.RequestException) as exc:
+            raise self._translate(exc) from exc
+        return Receipt(provider_id=str(created.sid), status=str(created.status or "queued"))
+
+    def close(self) -> None:
+        session = getattr(self._client.http_client, "session", None)
+        if isinstance(session, requests.Session):
+            session.close()
+
+    def _create_params(self, message: Message) -> dict[str, Any]:
+        params: dict[str, Any] = {"to": message.to, "body": message.body}
+        if self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        # With a messaging service, a sender picks one number/ID from its pool.
+        sender = message.sender or self.from_
+        if sender:
+            params["from_"] = sender
+        callback = message.status_callback or self.status_callback
+        if callback:
+            params["status_callback"] = callback
+        return params
+
+    def _translate(self, exc: Exception) -> ChannelError:
+        if isinstance(exc, TwilioRestException):
+            return translate_api_error(exc.status, exc.code, exc.msg, self._retry_after())
+        if isinstance(exc, TwilioServiceException):  # the RFC 9457 error format
+            return translate_api_error(exc.status, exc.code, exc.title, self._retry_after())
+        if isinstance(exc, requests.RequestException):
+            return TransientDeliveryError(
+                f"Twilio unreachable: {exc!r}", maybe_sent=isinstance(exc, requests.ReadTimeout)
+            )
+        return TransientDeliveryError(f"Twilio client error: {exc}")
+
+    def _retry_after(self) -> float | None:
+        # The SDK drops response headers from its exceptions; the http client keeps the last
+        # response (the attribute every twilio HttpClient has), which carries Retry-After.
+        response = getattr(self._client.http_client, "_test_only_last_response", None)
+        headers = getattr(response, "headers", None) or {}
+        value = next((v for k, v in dict(headers).items() if k.lower() == "retry-after"), None)
+        return parse_retry_after(value) if value is not None else None
+
+
+def translate_api_error(
+    status: int, code: int | None, text: str, retry_after: float | None
+) -> ChannelError:
+    """Map an HTTP status and a Twilio error code to the channels error tree."""
+    detail = f"Twilio {status} (code {code}): {text}"
+    if status in (401, 403) or code in CONFIGURATION_CODES:
+        return ConfigurationError(detail)
+    if status == 429:
+        return TransientDeliveryError(detail, retry_after=retry_after)
+    if status >= 500 or status < 400:
+        return TransientDeliveryError(detail)
+    if code in SUPPRESS_CODES:
+        return PermanentDeliveryError(
+            f"{detail} ({SUPPRESS_CODES[code]})", code=str(code), suppress=True
+        )
+    return PermanentDeliveryError(detail, code=str(code or status), suppress=False)
+
+
+def parse_retry_after(value: str) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if unreadable."""
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _point_at(client: Client, api_base: str) -> None:
+    # twilio 9.x builds every Messages URL from the Api domain's base_url at request time
+    # (Domain.absolute_url), so replacing it redirects the SDK. Region/edge (from the
+    # environment) would rewrite the host name and break a mock URL, so they are cleared.
+    client.api.base_url = api_base.rstrip("/")
+    client.region = None
+    client.edge = None

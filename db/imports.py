@@ -1,0 +1,247 @@
+"""CSV import of clients and visits: every row checked first, then all written or none.
+
+A bad row is reported with its line number and column; nothing of the file is stored then, so a
+salon never ends up with half an import.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.consent import current_consent, record_consent
+from db.models import Client, Salon, Visit, utcnow
+from gate.contacts import normalise_email, normalise_phone
+
+CLIENT_COLUMNS = (
+    "ref,first_name,last_name,phone,email,birth_date,guardian_name,guardian_phone,"
+    "guardian_email,created_at,imported_at,sms_marketing,email_marketing,guardian_consent"
+).split(",")
+VISIT_COLUMNS = ["client_ref", "visited_at", "amount"]
+CONSENT_VALUES = {"": None, "granted": "granted", "withdrawn": "withdrawn"}
+
+
+class ImportError_(ValueError):
+    """The file was refused; ``problems`` lists every bad row as 'line N: column: problem'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    consent_events: int = 0
+    kept_withdrawals: int = 0
+    visits: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class RowError(ValueError):
+    pass
+
+
+def _rows(text: str, columns: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ImportError_([f"line 1: missing column(s): {', '.join(missing)}"])
+    for row in reader:
+        if None in row:
+            raise ImportError_([f"line {reader.line_num}: more fields than columns"])
+        yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k in columns}
+
+
+def parse_date(value: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise RowError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
+def parse_time(value: str, timezone: str) -> dt.datetime | None:
+    """ISO date or date-time; without an offset it is the salon's local time."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise RowError(f"not a date or time (ISO 8601): {value!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
+    return parsed.astimezone(dt.UTC)
+
+
+def _consent_value(value: str) -> str | None:
+    if value.lower() not in CONSENT_VALUES:
+        raise RowError(f"must be 'granted', 'withdrawn' or blank, not {value!r}")
+    return CONSENT_VALUES[value.lower()]
+
+
+def _check_field(problems: list[str], line: int, column: str, parse: Any, value: str) -> Any:
+    try:
+        return parse(value)
+    except RowError as exc:
+        problems.append(f"line {line}: {column}: {exc}")
+        return None
+
+
+def _parse_client(
+    line: int, row: dict[str, str], salon: Salon, problems: list[str], warnings: list[str]
+) -> dict[str, Any]:
+    tz = salon.timezone
+    parsed: dict[str, Any] = {"ref": row["ref"], "line": line}
+    if not row["ref"]:
+        problems.append(f"line {line}: ref: must not be empty")
+    for name in ("first_name", "last_name", "guardian_name"):
+        parsed[name] = row[name] or None
+    parsed["birth_date"] = _check_field(problems, line, "birth_date", parse_date, row["birth_date"])
+    for name in ("created_at", "imported_at"):
+        parsed[name] = _check_field(problems, line, name, lambda v: parse_time(v, tz), row[name])
+    for name in ("sms_marketing", "email_marketing", "guardian_consent"):
+        parsed[name] = _check_field(problems, line, name, _consent_value, row[name])
+    for prefix in ("", "guardian_"):
+        phone, email = row[f"{prefix}phone"], row[f"{prefix}email"]
+        parsed[f"{prefix}phone"] = phone or None
+        parsed[f"{prefix}phone_e164"] = normalise_phone(phone, region=salon.default_region)
+        parsed[f"{prefix}email"] = email or None
+        parsed[f"{prefix}email_normalized"] = normalise_email(email)
+        # Kept as entered: the client is still a client, only unreachable on that channel (R8).
+        if phone and parsed[f"{prefix}phone_e164"] is None:
+            warnings.append(f"line {line}: {prefix}phone: not a valid mobile number {phone!r} (R8)")
+        if email and parsed[f"{prefix}email_normalized"] is None:
+            warnings.append(f"line {line}: {prefix}email: not a valid address {email!r} (R8)")
+    return parsed
+
+
+CONTACT_FIELDS = (
+    "first_name,last_name,phone,phone_e164,email,email_normalized,birth_date,guardian_name,"
+    "guardian_phone,guardian_phone_e164,guardian_email,guardian_email_normalized"
+).split(",")
+
+
+def _apply_consent(
+    session: Session, salon: Salon, client: Client, row: dict[str, Any], result: ImportResult
+) -> None:
+    state = current_consent(session, client.id)
+    wanted = [("client", "sms", row["sms_marketing"]), ("client", "email", row["email_marketing"])]
+    wanted += [("guardian", ch, row["guardian_consent"]) for ch in ("sms", "email")]
+    for party, channel, action in wanted:
+        now_state = state.get((party, channel))
+        if action is None or action == now_state:
+            continue
+        if now_state == "withdrawn" and action == "granted":
+            # A withdrawal always wins (R4): an import never re-grants what a client withdrew.
+            result.kept_withdrawals += 1
+            result.warnings.append(
+                f"line {row['line']}: {party} {channel} consent stays withdrawn "
+                "(a withdrawal is only lifted by the client or by staff with a PIN)"
+            )
+            continue
+        record_consent(
+            session, salon_id=salon.id, client_id=client.id, channel=channel, action=action,
+            source="import", party=party, evidence=f"import line {row['line']}",
+        )
+        result.consent_events += 1
+
+
+def import_clients(session: Session, salon: Salon, text: str) -> ImportResult:
+    """Create or update (same ``ref``) the clients of a CSV file; all or nothing."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    rows = [
+        _parse_client(line, row, salon, problems, warnings)
+        for line, row in _rows(text, CLIENT_COLUMNS)
+    ]
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row["ref"] in seen:
+            problems.append(f"line {row['line']}: ref: {row['ref']!r} already on line {seen[row['ref']]}")
+        seen.setdefault(row["ref"], row["line"])
+    if problems:
+        raise ImportError_(problems)
+    existing = {
+        c.ref: c
+        for c in session.scalars(select(Client).where(Client.salon_id == salon.id, Client.ref.in_(seen)))
+    }
+    result = ImportResult(warnings=warnings)
+    now = utcnow()
+    for row in rows:
+        client = existing.get(row["ref"])
+        if client is None:
+            client = Client(salon_id=salon.id, ref=row["ref"])
+            client.created_at = row["created_at"] or row["imported_at"] or now
+            session.add(client)
+            result.created += 1
+        else:
+            if row["created_at"]:
+                client.created_at = row["created_at"]
+            result.updated += 1
+        if client.anonymised_at is not None:
+            raise ImportError_([f"line {row['line']}: ref: client {row['ref']!r} was forgotten"])
+        for name in CONTACT_FIELDS:
+            setattr(client, name, row[name])
+        client.imported_at = row["imported_at"]
+        session.flush()
+        _apply_consent(session, salon, client, row, result)
+    return result
+
+
+def _parse_amount(value: str) -> Decimal:
+    try:
+        amount = Decimal(value.replace(",", ".")) if value else Decimal("0")
+    except InvalidOperation as exc:
+        raise RowError(f"not an amount: {value!r}") from exc
+    if amount < 0 or not amount.is_finite():
+        raise RowError(f"must be zero or more: {value!r}")
+    return amount
+
+
+def import_visits(session: Session, salon: Salon, text: str) -> ImportResult:
+    """Add visits (a visit with an amount above zero is a purchase, R3); all or nothing."""
+    problems: list[str] = []
+    parsed = []
+    for line, row in _rows(text, VISIT_COLUMNS):
+        at = _check_field(problems, line, "visited_at", lambda v: parse_time(v, salon.timezone), row["visited_at"])
+        if row["visited_at"] == "":
+            problems.append(f"line {line}: visited_at: must not be empty")
+        amount = _check_field(problems, line, "amount", _parse_amount, row["amount"])
+        parsed.append((line, row["client_ref"], at, amount))
+    refs = {ref for _, ref, _, _ in parsed}
+    ids = dict(
+        session.execute(
+            select(Client.ref, Client.id).where(Client.salon_id == salon.id, Client.ref.in_(refs))
+        ).tuples().all()
+    )
+    for line, ref, _, _ in parsed:
+        if ref not in ids:
+            problems.append(f"line {line}: client_ref: no client {ref!r} in this salon")
+    if problems:
+        raise ImportError_(problems)
+    keys = {(ids[ref], at, amount) for _, ref, at, amount in parsed}
+    stored = set(
+        session.execute(
+            select(Visit.client_id, Visit.visited_at, Visit.amount).where(
+                Visit.salon_id == salon.id,
+                Visit.client_id.in_({k[0] for k in keys}),
+            )
+        ).tuples().all()
+    )
+    result = ImportResult()
+    for client_id, at, amount in sorted(keys - stored, key=lambda k: (k[0], k[1])):
+        session.add(Visit(salon_id=salon.id, client_id=client_id, visited_at=at, amount=amount))
+        result.visits += 1
+    return result

@@ -1,0 +1,315 @@
+"""SQLAlchemy models: the data of DESIGN.md §3.
+
+Every row carries its salon (``salon_id``), so that every query can be scoped to one salon.
+Times are stored as naive UTC (see :class:`UTCDateTime`) so SQLite and PostgreSQL compare them
+the same way; they come back as aware UTC datetimes.
+
+The invariants live in constraints, not in code paths:
+
+- ``delivery``: UNIQUE (campaign, client, channel) and UNIQUE (campaign, channel, address) make a
+  second message to a client or an address within one campaign impossible, whatever retries or
+  crashes happen;
+- ``consent_event`` is append-only: the current consent is derived from the latest event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+CHANNELS = ("sms", "email")
+CONSENT_ACTIONS = ("granted", "withdrawn")
+CONSENT_SOURCES = ("oral", "form", "link", "sms_keyword", "import")
+CONSENT_PARTIES = ("client", "guardian")
+CAMPAIGN_STATUSES = ("draft", "queued", "sending", "paused", "cancelled", "done")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "skipped", "unknown")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware datetime stored as naive UTC, identical on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: Salonpost stores aware times only")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQL results on SQLite
+            value = dt.datetime.fromisoformat(value)
+        return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Salon(Base):
+    __tablename__ = "salon"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    default_region: Mapped[str] = mapped_column(String(2), default="DE")
+    # Clients created on or after this day need explicit consent (R5).
+    gate_on: Mapped[dt.date] = mapped_column(Date)
+    minor_age: Mapped[int] = mapped_column(Integer, default=16)
+    window_months: Mapped[int] = mapped_column(Integer, default=36)
+    retention_months: Mapped[int | None] = mapped_column(Integer)
+    retention_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    quiet_start: Mapped[str] = mapped_column(String(5), default="20:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    sms_sender: Mapped[str | None] = mapped_column(String(32))
+    email_from: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("minor_age BETWEEN 0 AND 21", name="minor_age"),
+        CheckConstraint("window_months BETWEEN 1 AND 36", name="window_months"),
+    )
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32), default="marketing")
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    failed_pins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("salon_id", "name"),)
+
+
+class Client(Base):
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    ref: Mapped[str] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    # As entered, and normalised (E.164 / checked address) or NULL when invalid (R8).
+    phone: Mapped[str | None] = mapped_column(String(64))
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_normalized: Mapped[str | None] = mapped_column(String(320))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    guardian_phone: Mapped[str | None] = mapped_column(String(64))
+    guardian_phone_e164: Mapped[str | None] = mapped_column(String(20))
+    guardian_email: Mapped[str | None] = mapped_column(String(320))
+    guardian_email_normalized: Mapped[str | None] = mapped_column(String(320))
+    notes: Mapped[str | None] = mapped_column(Text)
+    no_reminders: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set for clients taken over from earlier software: only later visits count (R3).
+    imported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("salon_id", "ref"),)
+
+
+class Visit(Base):
+    __tablename__ = "visit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    visited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    source: Mapped[str] = mapped_column(String(32), default="import")
+
+    __table_args__ = (
+        Index("ix_visit_client_visited", "client_id", "visited_at"),
+        UniqueConstraint("client_id", "visited_at", "amount"),
+    )
+
+
+class ConsentEvent(Base):
+    """Append-only: never updated, never deleted (C2)."""
+
+    __tablename__ = "consent_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    # "client": the client's own marketing consent; "guardian": a minor's guardian's (R6).
+    party: Mapped[str] = mapped_column(String(8), default="client")
+    action: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(16))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    evidence: Mapped[str | None] = mapped_column(String(500))
+    # Provider's id of the message that caused it (SMS STOP), to make webhooks idempotent.
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_consent_client_channel", "client_id", "channel", "party", "id"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("action", CONSENT_ACTIONS), name="action"),
+        CheckConstraint(_in("source", CONSENT_SOURCES), name="source"),
+        CheckConstraint(_in("party", CONSENT_PARTIES), name="party"),
+    )
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sms_body: Mapped[str | None] = mapped_column(Text)
+    email_subject: Mapped[str | None] = mapped_column(String(500))
+    email_html: Mapped[str | None] = mapped_column(Text)
+    email_text: Mapped[str | None] = mapped_column(Text)
+    window_months: Mapped[int] = mapped_column(Integer, default=36)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    planned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status"),
+        CheckConstraint("window_months BETWEEN 1 AND 36", name="window_months"),
+    )
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        found = []
+        if self.sms_body is not None:
+            found.append("sms")
+        if self.email_subject is not None or self.email_html is not None:
+            found.append("email")
+        return tuple(found)
+
+
+class Delivery(Base):
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str | None] = mapped_column(String(320))
+    # "client", or "guardian" when a minor's message goes to the guardian (R6).
+    recipient: Mapped[str] = mapped_column(String(8), default="client")
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    skip_rule: Mapped[str | None] = mapped_column(String(4))
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "client_id", "channel"),
+        UniqueConstraint("campaign_id", "channel", "address"),
+        Index("ix_delivery_campaign_status", "campaign_id", "status"),
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    )
+
+
+class Exclusion(Base):
+    """Why a client gets no message of a campaign on a channel: the first rule that failed."""
+
+    __tablename__ = "exclusion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(4))
+    reason: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "client_id", "channel"),
+        Index("ix_exclusion_campaign_rule", "campaign_id", "rule"),
+    )
+
+
+class Suppression(Base):
+    """An address the salon must not message again on a channel (R9)."""
+
+    __tablename__ = "suppression"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("salon_id", "channel", "address"),)
+
+
+class AccessLog(Base):
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_access_log_salon_at", "salon_id", "at"),)

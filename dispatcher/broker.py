@@ -1,0 +1,42 @@
+"""The one place the Dramatiq broker is built.
+
+``SALONPOST_REDIS_URL`` set: a Redis broker shared by every web and worker process.
+Unset: the embedded default, an in-process stub broker with a worker in the same process.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+from settings import get_settings
+
+QUEUES = ("campaigns", "sends")
+
+
+def build_broker(redis_url: str | None) -> dramatiq.Broker:
+    if redis_url:
+        return RedisBroker(url=redis_url, namespace="salonpost")
+    return StubBroker()
+
+
+def use_broker(broker: dramatiq.Broker) -> dramatiq.Broker:
+    """Make ``broker`` the global one and re-bind every declared actor to it."""
+    dramatiq.set_broker(broker)
+    for actor in _declared:
+        actor.broker = broker
+        broker.declare_actor(actor)
+    return broker
+
+
+_declared: list[dramatiq.Actor] = []  # type: ignore[type-arg]
+
+
+def register(actor: dramatiq.Actor) -> dramatiq.Actor:  # type: ignore[type-arg]
+    _declared.append(actor)
+    return actor
+
+
+broker = build_broker(get_settings().redis_url)
+dramatiq.set_broker(broker)

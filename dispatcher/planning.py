@@ -1,0 +1,135 @@
+"""Planning: a queued campaign's audience becomes a snapshot of deliveries, set-based.
+
+One INSERT ... SELECT per channel writes the deliveries and one the exclusions (with their
+rule); the unique constraints make a second plan of the same campaign a no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+from sqlalchemy import Integer, String, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from db.models import Campaign, Delivery, Exclusion, Salon, UTCDateTime, utcnow
+from gate.audience import audience_query
+from gate.rules import AudienceContext
+
+
+def audience_context(salon: Salon, campaign: Campaign, now: dt.datetime) -> AudienceContext:
+    return AudienceContext(
+        now=now,
+        timezone=salon.timezone,
+        # Staff may narrow the window, never widen it past the salon's (at most 36 months).
+        window_months=min(campaign.window_months, salon.window_months, 36),
+        gate_on=salon.gate_on,
+        minor_age=salon.minor_age,
+    )
+
+
+def _insert_ignoring_duplicates(session: Session, table: type, columns: list[str], query: object) -> None:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).from_select(columns, query).on_conflict_do_nothing()
+    session.execute(statement)
+
+
+def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.datetime) -> None:
+    ctx = audience_context(salon, campaign, now)
+    for channel in campaign.channels:
+        audience = audience_query(salon_id=salon.id, channel=channel, ctx=ctx).subquery("audience")
+        common = [
+            literal(salon.id, Integer),
+            literal(campaign.id, Integer),
+            audience.c.client_id,
+            literal(channel, String),
+        ]
+        deliveries = select(
+            *common,
+            audience.c.address,
+            audience.c.recipient,
+            literal("pending", String),
+            literal(0, Integer),
+            literal(now, UTCDateTime),
+        ).where(audience.c.code.is_(None))
+        _insert_ignoring_duplicates(
+            session,
+            Delivery,
+            "salon_id campaign_id client_id channel address recipient status attempts created_at".split(),
+            deliveries,
+        )
+        exclusions = select(
+            *common,
+            func.substr(audience.c.code, 1, 2),
+            func.substr(audience.c.code, 4),
+        ).where(audience.c.code.is_not(None))
+        _insert_ignoring_duplicates(
+            session,
+            Exclusion,
+            "salon_id campaign_id client_id channel rule reason".split(),
+            exclusions,
+        )
+
+
+def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) -> bool:
+    """Write the snapshot of a queued campaign; False when there is nothing (more) to plan."""
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None or campaign.status != "queued":
+        return False
+    salon = session.get_one(Salon, campaign.salon_id)
+    now = now or utcnow()
+    write_snapshot(session, salon, campaign, now)
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(status="sending", planned_at=now)
+    )
+    return True
+
+
+def pending_batches(session: Session, campaign_id: int, batch_size: int) -> Iterator[tuple[int, int]]:
+    """(first id, last id) ranges of the campaign's pending deliveries, ``batch_size`` each."""
+    ids = session.scalars(
+        select(Delivery.id)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == "pending")
+        .order_by(Delivery.id)
+    ).all()
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        yield chunk[0], chunk[-1]
+
+
+
+
+def live_audience(
+    session: Session, salon: Salon, campaign: Campaign, *, now: dt.datetime | None = None
+) -> dict[str, dict[str, int]]:
+    """channel -> {"recipients": n, "R3": n, ...}: the audience if the campaign were planned now."""
+    ctx = audience_context(salon, campaign, now or utcnow())
+    summary: dict[str, dict[str, int]] = {}
+    for channel in campaign.channels:
+        audience = audience_query(salon_id=salon.id, channel=channel, ctx=ctx).subquery()
+        rule = func.coalesce(func.substr(audience.c.code, 1, 2), "recipients")
+        rows = session.execute(select(rule, func.count()).group_by(rule))
+        summary[channel] = {name: count for name, count in rows}
+        summary[channel].setdefault("recipients", 0)
+    return summary
+
+
+def live_exclusions(
+    session: Session, salon: Salon, campaign: Campaign, *, now: dt.datetime | None = None
+) -> list[tuple[int, str, str]]:
+    """(client id, channel, 'Rn:reason') of every client the gate would leave out now."""
+    ctx = audience_context(salon, campaign, now or utcnow())
+    found = []
+    for channel in campaign.channels:
+        audience = audience_query(salon_id=salon.id, channel=channel, ctx=ctx).subquery()
+        rows = session.execute(
+            select(audience.c.client_id, audience.c.code)
+            .where(audience.c.code.is_not(None))
+            .order_by(audience.c.client_id)
+        )
+        found += [(client_id, channel, code) for client_id, code in rows]
+    return found

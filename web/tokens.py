@@ -1,0 +1,68 @@
+"""Signed unsubscribe tokens: short enough for an SMS, impossible to guess or alter.
+
+A token names salon, client, channel and campaign, signed with the deployment's secret
+(itsdangerous, HMAC). It carries no expiry: a client may click a link from an old message and
+must still be able to unsubscribe (at least 12 months, we keep it forever).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, Signer
+
+SALT = "salonpost.unsubscribe.v1"
+_CHANNEL_CODES = {"sms": "s", "email": "e"}
+_CHANNELS = {code: channel for channel, code in _CHANNEL_CODES.items()}
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class InvalidToken(ValueError):
+    """The token was not made by this deployment, was altered, or is malformed."""
+
+
+@dataclass(frozen=True)
+class UnsubscribeToken:
+    salon_id: int
+    client_id: int
+    channel: str
+    campaign_id: int | None = None
+
+
+def _b36(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = _DIGITS[rest] + digits
+        if number == 0:
+            return digits
+
+
+def _signer(secret_key: str) -> Signer:
+    return Signer(secret_key, salt=SALT, sep="~")
+
+
+def make_token(token: UnsubscribeToken, *, secret_key: str) -> str:
+    campaign = _b36(token.campaign_id) if token.campaign_id is not None else ""
+    payload = "-".join(
+        [_b36(token.salon_id), _b36(token.client_id), _CHANNEL_CODES[token.channel], campaign]
+    )
+    return _signer(secret_key).sign(payload).decode()
+
+
+def read_token(value: str, *, secret_key: str) -> UnsubscribeToken:
+    try:
+        payload = _signer(secret_key).unsign(value).decode()
+        salon, client, channel, campaign = payload.split("-")
+        return UnsubscribeToken(
+            salon_id=int(salon, 36),
+            client_id=int(client, 36),
+            channel=_CHANNELS[channel],
+            campaign_id=int(campaign, 36) if campaign else None,
+        )
+    except (BadSignature, ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise InvalidToken("unsubscribe token is not valid") from exc
+
+
+def unsubscribe_url(token: UnsubscribeToken, *, base_url: str, secret_key: str) -> str:
+    return f"{base_url.rstrip('/')}/u/{make_token(token, secret_key=secret_key)}"
