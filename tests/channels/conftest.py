@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,15 +90,25 @@ class SmtpServer:
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    handler = RecordingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
+def start_smtp_server() -> Iterator[Callable[..., SmtpServer]]:
+    """Start aiosmtpd servers with extra Controller options (TLS, AUTH); all stop at teardown."""
+    controllers: list[Controller] = []
+
+    def start(**options: object) -> SmtpServer:
+        handler, port = RecordingHandler(), free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+        controller.start()
+        controllers.append(controller)
+        return SmtpServer("127.0.0.1", port, handler)
+
+    yield start
+    for controller in controllers:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(start_smtp_server: Callable[..., SmtpServer]) -> SmtpServer:
+    return start_smtp_server()
 
 
 # --- Twilio API mock (Prism) -------------------------------------------------------------------

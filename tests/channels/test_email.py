@@ -13,9 +13,7 @@ from email import policy
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from conftest import RecordingHandler, free_port
 
 from channels import (
     ConfigurationError,
@@ -262,61 +260,44 @@ class Logins:
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
         self.seen.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.password == b"s3cret")
+        # handled=False: aiosmtpd then answers 535 itself (handled=True means "already replied").
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)
 
 
-def start(controller):
-    controller.start()
-    return controller
-
-
-def test_starttls_and_login(certificate):
+def test_starttls_and_login(start_smtp_server, certificate):
     server_context, client_context = certificate
-    handler, logins, port = RecordingHandler(), Logins(), free_port()
-    controller = start(Controller(
-        handler, hostname="127.0.0.1", port=port, tls_context=server_context,
-        require_starttls=True, authenticator=logins, auth_require_tls=True,
-    ))  # fmt: skip
-    try:
-        url = f"smtp://salon%40x.example:s3cret@127.0.0.1:{port}?tls=starttls"
-        with SmtpChannel(url, default_sender=SENDER, ssl_context=client_context) as channel:
-            channel.send(campaign_mail())
-    finally:
-        controller.stop()
+    logins = Logins()
+    server = start_smtp_server(
+        tls_context=server_context, require_starttls=True, authenticator=logins,
+        auth_require_tls=True,
+    )  # fmt: skip
+    url = f"smtp://salon%40x.example:s3cret@127.0.0.1:{server.port}?tls=starttls"
+
+    with SmtpChannel(url, default_sender=SENDER, ssl_context=client_context) as channel:
+        channel.send(campaign_mail())
 
     assert logins.seen == [(b"salon@x.example", b"s3cret")]
-    assert len(handler.messages) == 1
+    assert len(server.handler.messages) == 1
 
 
-def test_a_refused_login_is_a_configuration_error(certificate):
+def test_a_refused_login_is_a_configuration_error(start_smtp_server, certificate):
     server_context, client_context = certificate
-    port = free_port()
-    controller = start(Controller(
-        RecordingHandler(), hostname="127.0.0.1", port=port, tls_context=server_context,
-        authenticator=Logins(), auth_require_tls=True,
-    ))  # fmt: skip
-    try:
-        url = f"smtp://salon:wrong@127.0.0.1:{port}?tls=starttls"
-        with (
-            SmtpChannel(url, default_sender=SENDER, ssl_context=client_context) as channel,
-            pytest.raises(ConfigurationError, match="login"),
-        ):
-            channel.send(campaign_mail())
-    finally:
-        controller.stop()
+    server = start_smtp_server(
+        tls_context=server_context, authenticator=Logins(), auth_require_tls=True
+    )
+    url = f"smtp://salon:wrong@127.0.0.1:{server.port}?tls=starttls"
+    channel = SmtpChannel(url, default_sender=SENDER, ssl_context=client_context, timeout=5)
+
+    with pytest.raises(ConfigurationError, match="login"):
+        channel.send(campaign_mail())
 
 
-def test_implicit_tls_with_smtps(certificate):
+def test_implicit_tls_with_smtps(start_smtp_server, certificate):
     server_context, client_context = certificate
-    handler, port = RecordingHandler(), free_port()
-    controller = start(Controller(
-        handler, hostname="127.0.0.1", port=port, ssl_context=server_context,
-    ))  # fmt: skip
-    try:
-        url = f"smtps://127.0.0.1:{port}"
-        with SmtpChannel(url, default_sender=SENDER, ssl_context=client_context) as channel:
-            channel.send(campaign_mail())
-    finally:
-        controller.stop()
+    server = start_smtp_server(ssl_context=server_context)
+    url = f"smtps://127.0.0.1:{server.port}"
 
-    assert len(handler.messages) == 1
+    with SmtpChannel(url, default_sender=SENDER, ssl_context=client_context) as channel:
+        channel.send(campaign_mail())
+
+    assert len(server.handler.messages) == 1

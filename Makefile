@@ -1,0 +1,48 @@
+# Salonpost: `make demo` and `make test` work on a fresh machine with Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+RECIPIENTS ?= 100000
+
+.PHONY: install demo test lint typecheck check serve bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Salonpost needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up, migrate a SQLite file, create a demo salon with 1,000 clients and send one campaign
+## in-process to ./outbox (no servers needed).
+demo: install
+	$(BIN)/salonpost demo
+
+## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1; .ci/run starts them).
+## pytest's exit code 5 (no tests collected) is a failure, never a pass.
+test: install
+	@mkdir -p test-artifacts
+	$(BIN)/pytest --junitxml=test-artifacts/junit.xml $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+## Every static check in one command.
+check: lint typecheck
+
+serve: install
+	$(BIN)/salonpost serve
+
+bench: install
+	$(BIN)/python -m bench --recipients $(RECIPIENTS)
+
+clean:
+	rm -rf $(VENV) outbox salonpost.db* test-artifacts .pytest_cache .mypy_cache .ruff_cache
