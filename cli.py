@@ -107,7 +107,8 @@ def salon_create(
     slug: str,
     name: Annotated[str, typer.Option("--name")],
     gate_on: Annotated[
-        str | None, typer.Option("--gate-on", help="YYYY-MM-DD; new clients from then on need consent")
+        str | None,
+        typer.Option("--gate-on", help="YYYY-MM-DD; new clients from then on need consent"),
     ] = None,
     timezone: Annotated[str, typer.Option("--timezone")] = "Europe/Berlin",
     region: Annotated[str, typer.Option("--region", help="Default phone region")] = "DE",
@@ -117,7 +118,11 @@ def salon_create(
 
     try:
         ZoneInfo(timezone)
-        day = dt.date.fromisoformat(gate_on) if gate_on else utcnow().astimezone(ZoneInfo(timezone)).date()
+        day = (
+            dt.date.fromisoformat(gate_on)
+            if gate_on
+            else utcnow().astimezone(ZoneInfo(timezone)).date()
+        )
     except (ValueError, KeyError) as exc:
         fail(text("bad_option", settings().language, what=exc))
     with session() as s:
@@ -215,7 +220,9 @@ def campaign_create(
 
 
 @campaign_app.command("validate")
-def campaign_validate(campaign_id: Annotated[int, typer.Argument()], as_json: JsonOption = False) -> None:
+def campaign_validate(
+    campaign_id: Annotated[int, typer.Argument()], as_json: JsonOption = False
+) -> None:
     """Check R1/R2 and the SMS size; exit 1 with every problem named by rule."""
     from db.campaigns import get_campaign
 
@@ -226,7 +233,9 @@ def campaign_validate(campaign_id: Annotated[int, typer.Argument()], as_json: Js
     elif check.ok:
         say("campaign_valid", id=campaign_id)
     if check.sms and not as_json:
-        typer.echo(f"  SMS: {check.sms.encoding}, {check.sms.units} chars, {check.sms.segments} segment(s)")
+        typer.echo(
+            f"  SMS: {check.sms.encoding}, {check.sms.units} chars, {check.sms.segments} segment(s)"
+        )
     if not check.ok:
         if not as_json:
             _print_problems(campaign_id, check)
@@ -268,7 +277,9 @@ def campaign_audience(
         typer.echo(f"  {row['client']} {row['channel']} {row['rule']} {row['reason']}")
 
 
-def _snapshot_summary(s: Session, campaign_id: int, stored: Callable[..., Any]) -> dict[str, dict[str, int]]:
+def _snapshot_summary(
+    s: Session, campaign_id: int, stored: Callable[..., Any]
+) -> dict[str, dict[str, int]]:
     from db.campaigns import delivery_counts
 
     summary: dict[str, dict[str, int]] = {}
@@ -286,10 +297,12 @@ def _refs(s: Session, client_ids: set[int]) -> dict[int, str]:
 
     if not client_ids:
         return {}
-    return dict(s.execute(select(Client.id, Client.ref).where(Client.id.in_(client_ids))).tuples().all())
+    return dict(s.execute(select(Client.id, Client.ref).where(Client.id.in_(client_ids))).all())
 
 
-def _audience_document(campaign_id: int, source: str, summary: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _audience_document(
+    campaign_id: int, source: str, summary: dict[str, dict[str, int]]
+) -> dict[str, Any]:
     totals: dict[str, int] = {}
     exclusions: dict[str, dict[str, int]] = {}
     for channel, counts in summary.items():
@@ -308,7 +321,9 @@ def _audience_document(campaign_id: int, source: str, summary: dict[str, dict[st
 @campaign_app.command("queue")
 def campaign_queue(
     campaign_id: Annotated[int, typer.Argument()],
-    wait: Annotated[bool, typer.Option("--wait", help="Run to the end with a progress bar")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Run to the end with a progress bar")
+    ] = False,
 ) -> None:
     """Queue a valid draft campaign for sending (refused when any rule fails)."""
     from db.campaigns import get_campaign
@@ -322,8 +337,10 @@ def campaign_queue(
         if not check.ok:
             _print_problems(campaign_id, check)
             raise typer.Exit(1)
-        updated = s.query(Campaign).filter_by(id=campaign_id, status="draft").update(
-            {"status": "queued", "queued_at": utcnow()}
+        updated = (
+            s.query(Campaign)
+            .filter_by(id=campaign_id, status="draft")
+            .update({"status": "queued", "queued_at": utcnow()})
         )
         if updated != 1:
             fail(text("not_draft", settings().language, id=campaign_id, status="queued"))
@@ -370,6 +387,7 @@ def _poll_until_done(poll: Callable[[], bool]) -> None:
 
 def _watch(campaign_id: int, runner: Callable[[Callable[[], bool]], None]) -> None:
     with typer.progressbar(length=1, label=f"campaign {campaign_id}", file=sys.stderr) as bar:
+
         def poll() -> bool:
             finished, done, total = _progress(campaign_id)
             bar.length = max(total, 1)
@@ -380,7 +398,9 @@ def _watch(campaign_id: int, runner: Callable[[Callable[[], bool]], None]) -> No
 
 
 @campaign_app.command("status")
-def campaign_status(campaign_id: Annotated[int, typer.Argument()], as_json: JsonOption = False) -> None:
+def campaign_status(
+    campaign_id: Annotated[int, typer.Argument()], as_json: JsonOption = False
+) -> None:
     """Counts of deliveries by state."""
     from db.campaigns import get_campaign, status_report
 
@@ -442,8 +462,13 @@ def consent_record(
         owner = get_salon(s, salon)
         client = get_client(s, owner, ref)
         record_consent(
-            s, salon_id=owner.id, client_id=client.id, channel=channel, action=action,
-            source=source, evidence=evidence,
+            s,
+            salon_id=owner.id,
+            client_id=client.id,
+            channel=channel,
+            action=action,
+            source=source,
+            evidence=evidence,
         )
     say("consent_recorded", channel=channel, action=action, source=source)
 
@@ -474,3 +499,34 @@ def demo(
 
 def main() -> None:
     app()
+
+
+@app.command("scheduler")
+def scheduler(
+    sweep_seconds: Annotated[int, typer.Option("--sweep-seconds")] = 60,
+) -> None:
+    """Run periodic jobs: the sweep that re-enqueues stalled campaigns (Procfile 'scheduler')."""
+    import datetime as _dt
+    import logging
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from dispatcher.sweep import sweep
+
+    if settings().embedded:
+        fail("The scheduler needs SALONPOST_REDIS_URL: the embedded default has no shared queue.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    jobs = BlockingScheduler(timezone="UTC")
+    jobs.add_job(
+        sweep,
+        "interval",
+        seconds=sweep_seconds,
+        kwargs={
+            "database_url": settings().database_url,
+            "batch_size": settings().batch_size,
+            "stale_after": _dt.timedelta(seconds=2 * sweep_seconds),
+        },
+        max_instances=1,
+        coalesce=True,
+    )
+    jobs.start()

@@ -34,12 +34,16 @@ def longest_unsubscribe_url(
     session: Session, campaign: Campaign, *, base_url: str, secret_key: str
 ) -> str:
     """An unsubscribe URL as long as the longest one this campaign will send (SMS budget)."""
-    largest = session.scalar(select(func.max(Client.id)).where(Client.salon_id == campaign.salon_id))
+    largest = session.scalar(
+        select(func.max(Client.id)).where(Client.salon_id == campaign.salon_id)
+    )
     token = UnsubscribeToken(campaign.salon_id, largest or 1, "sms", campaign.id)
     return unsubscribe_url(token, base_url=base_url, secret_key=secret_key)
 
 
-def validate(session: Session, campaign: Campaign, *, base_url: str, secret_key: str) -> CampaignCheck:
+def validate(
+    session: Session, campaign: Campaign, *, base_url: str, secret_key: str
+) -> CampaignCheck:
     sample = longest_unsubscribe_url(session, campaign, base_url=base_url, secret_key=secret_key)
     return check_campaign(texts_of(campaign), sample_unsubscribe_url=sample)
 
@@ -63,7 +67,7 @@ def skipped_by_rule(session: Session, campaign_id: int) -> dict[str, int]:
         .where(Delivery.campaign_id == campaign_id, Delivery.status == "skipped")
         .group_by(Delivery.skip_rule)
     )
-    return {rule: count for rule, count in rows}
+    return {rule or "-": count for rule, count in rows}
 
 
 def stored_exclusions(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
@@ -85,8 +89,10 @@ def status_report(session: Session, campaign: Campaign) -> dict[str, Any]:
     for per_status in counts.values():
         for status, count in per_status.items():
             totals[status] = totals.get(status, 0) + count
+
     def iso(value: dt.datetime | None) -> str | None:
         return value.isoformat() if value else None
+
     return {
         "campaign": campaign.id,
         "name": campaign.name,

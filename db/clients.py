@@ -9,10 +9,21 @@ from sqlalchemy.orm import Session
 
 from db.models import Client, Delivery, Salon, utcnow
 
-PERSONAL_FIELDS = (
-    "first_name last_name phone phone_e164 email email_normalized birth_date guardian_name "
-    "guardian_phone guardian_phone_e164 guardian_email guardian_email_normalized notes"
-).split()
+PERSONAL_FIELDS = [
+    "first_name",
+    "last_name",
+    "phone",
+    "phone_e164",
+    "email",
+    "email_normalized",
+    "birth_date",
+    "guardian_name",
+    "guardian_phone",
+    "guardian_phone_e164",
+    "guardian_email",
+    "guardian_email_normalized",
+    "notes",
+]
 
 
 class NotFound(LookupError):
@@ -51,7 +62,7 @@ def client_document(session: Session, client: Client) -> dict[str, Any]:
     history = consent_history(session, client.id)
     current: dict[str, str] = {}
     for event in history:
-        current[f"{event['party']}:{event['channel']}"] = event["action"]
+        current[f"{event['party']}:{event['channel']}"] = str(event["action"])
     return {
         "ref": client.ref,
         "first_name": client.first_name,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db.models import CHANNELS, CONSENT_ACTIONS, CONSENT_SOURCES, ConsentEvent, utcnow
@@ -34,12 +36,7 @@ def record_consent(
     at: dt.datetime | None = None,
 ) -> ConsentEvent:
     """Append one consent event; the caller commits."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
-    if action not in CONSENT_ACTIONS:
-        raise ValueError(f"unknown consent action {action!r}")
-    if source not in CONSENT_SOURCES:
-        raise ValueError(f"unknown consent source {source!r}")
+    _check(channel, action, source)
     event = ConsentEvent(
         salon_id=salon_id,
         client_id=client_id,
@@ -56,6 +53,89 @@ def record_consent(
     session.add(event)
     session.flush()
     return event
+
+
+def _check(channel: str, action: str, source: str) -> None:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    if action not in CONSENT_ACTIONS:
+        raise ValueError(f"unknown consent action {action!r}")
+    if source not in CONSENT_SOURCES:
+        raise ValueError(f"unknown consent source {source!r}")
+
+
+def record_consent_once(
+    session: Session,
+    *,
+    dedupe_key: str,
+    salon_id: int,
+    client_id: int,
+    channel: str,
+    action: str,
+    source: str,
+    party: str = "client",
+    campaign_id: int | None = None,
+    evidence: str | None = None,
+    at: dt.datetime | None = None,
+) -> bool:
+    """Append one consent event unless an event with ``dedupe_key`` exists; True if appended.
+
+    Why INSERT .. ON CONFLICT DO NOTHING rather than catching IntegrityError: a concurrent
+    duplicate (two webhook deliveries, two clicks) waits for the first and then inserts nothing,
+    without aborting the caller's transaction on PostgreSQL or needing a savepoint on SQLite.
+    The caller commits.
+    """
+    _check(channel, action, source)
+    values: dict[str, Any] = {
+        "salon_id": salon_id,
+        "client_id": client_id,
+        "channel": channel,
+        "party": party,
+        "action": action,
+        "source": source,
+        "campaign_id": campaign_id,
+        "evidence": evidence,
+        "dedupe_key": dedupe_key,
+        "at": at or utcnow(),
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(ConsentEvent)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(ConsentEvent.id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def latest_events(session: Session, client_id: int, channel: str) -> dict[str, tuple[int, str]]:
+    """party -> (id, action) of the latest consent event of a client on a channel."""
+    latest = (
+        select(func.max(ConsentEvent.id))
+        .where(ConsentEvent.client_id == client_id, ConsentEvent.channel == channel)
+        .group_by(ConsentEvent.party)
+    )
+    rows = session.execute(
+        select(ConsentEvent.party, ConsentEvent.id, ConsentEvent.action).where(
+            ConsentEvent.id.in_(latest)
+        )
+    )
+    return {row.party: (row.id, row.action) for row in rows}
+
+
+def ever_granted(session: Session, client_id: int, channel: str, party: str = "client") -> bool:
+    """True if the log holds a grant for the client (or guardian) on the channel."""
+    found = session.scalar(
+        select(ConsentEvent.id)
+        .where(
+            ConsentEvent.client_id == client_id,
+            ConsentEvent.channel == channel,
+            ConsentEvent.party == party,
+            ConsentEvent.action == "granted",
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def consent_history(session: Session, client_id: int) -> list[dict[str, str | int | None]]:

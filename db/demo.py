@@ -21,11 +21,13 @@ from db.models import Campaign, Salon, Suppression, utcnow
 from db.session import session_scope
 from settings import Settings, get_settings
 
-SMS = "Hallo {{ first_name }}, -20% auf Pflege bei {{ salon_name }}! Abmelden: {{ unsubscribe_url }}"
+SMS = (
+    "Hallo {{ first_name }}, -20% auf Pflege bei {{ salon_name }}! Abmelden: {{ unsubscribe_url }}"
+)
 EMAIL_SUBJECT = "{{ first_name }}, Ihr Herbst-Angebot"
 EMAIL_HTML = (
     "<p>Hallo {{ first_name }},</p><p>diesen Monat 20% auf alle Pflegeprodukte bei "
-    "{{ salon_name }}.</p><p><a href=\"{{ unsubscribe_url }}\">Abmelden</a></p>"
+    '{{ salon_name }}.</p><p><a href="{{ unsubscribe_url }}">Abmelden</a></p>'
 )
 EMAIL_TEXT = (
     "Hallo {{ first_name }},\n\ndiesen Monat 20% auf alle Pflegeprodukte bei {{ salon_name }}.\n\n"
@@ -34,13 +36,41 @@ EMAIL_TEXT = (
 
 # (profile, share of clients): every rule of the gate is hit by some profile.
 PROFILES = [
-    ("regular", 50), ("regular_granted", 10), ("lapsed", 8), ("imported_old", 4),
-    ("imported_active", 4), ("withdrawn_sms", 4), ("withdrawn_email", 3), ("new_no_consent", 4),
-    ("new_with_consent", 3), ("minor_no_guardian", 2), ("minor_with_guardian", 2), ("siblings", 2),
-    ("forgotten", 1), ("landline", 1), ("no_email", 1), ("suppressed", 1),
+    ("regular", 50),
+    ("regular_granted", 10),
+    ("lapsed", 8),
+    ("imported_old", 4),
+    ("imported_active", 4),
+    ("withdrawn_sms", 4),
+    ("withdrawn_email", 3),
+    ("new_no_consent", 4),
+    ("new_with_consent", 3),
+    ("minor_no_guardian", 2),
+    ("minor_with_guardian", 2),
+    ("siblings", 2),
+    ("forgotten", 1),
+    ("landline", 1),
+    ("no_email", 1),
+    ("suppressed", 1),
 ]
-FIRST = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hannah", "Jonas", "Lea",
-         "Lukas", "Mia", "Noah", "Paul", "Sophie", "Tim"]
+FIRST = [
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Emma",
+    "Felix",
+    "Greta",
+    "Hannah",
+    "Jonas",
+    "Lea",
+    "Lukas",
+    "Mia",
+    "Noah",
+    "Paul",
+    "Sophie",
+    "Tim",
+]
 LAST = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker"]
 
 
@@ -48,12 +78,17 @@ def _mobile(rng: random.Random) -> str:
     return f"0176 {rng.randrange(10_000_000, 99_999_999)}"
 
 
-def _client_row(ref: str, profile: str, rng: random.Random, today: dt.date, gate_on: dt.date) -> dict[str, str]:
+def _client_row(
+    ref: str, profile: str, rng: random.Random, today: dt.date, gate_on: dt.date
+) -> dict[str, str]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     created = gate_on - dt.timedelta(days=rng.randrange(30, 2000))
     row = dict.fromkeys(CLIENT_COLUMNS, "")
     row.update(
-        ref=ref, first_name=first, last_name=last, phone=_mobile(rng),
+        ref=ref,
+        first_name=first,
+        last_name=last,
+        phone=_mobile(rng),
         email=f"{first}.{last}.{ref}@example.com".lower().replace("ü", "ue"),
         birth_date=(today - dt.timedelta(days=rng.randrange(20 * 365, 70 * 365))).isoformat(),
         created_at=created.isoformat(),
@@ -67,10 +102,16 @@ def _client_row(ref: str, profile: str, rng: random.Random, today: dt.date, gate
     if profile.startswith("withdrawn"):
         row[f"{profile.split('_')[1]}_marketing"] = "withdrawn"
     if profile.startswith("minor") or profile == "siblings":
-        row["birth_date"] = (today - dt.timedelta(days=rng.randrange(8 * 365, 15 * 365))).isoformat()
+        row["birth_date"] = (
+            today - dt.timedelta(days=rng.randrange(8 * 365, 15 * 365))
+        ).isoformat()
     if profile in ("minor_with_guardian", "siblings"):
-        row.update(guardian_name=f"{rng.choice(FIRST)} {last}", guardian_consent="granted",
-                   guardian_phone=_mobile(rng), guardian_email=f"eltern.{ref}@example.com")
+        row.update(
+            guardian_name=f"{rng.choice(FIRST)} {last}",
+            guardian_consent="granted",
+            guardian_phone=_mobile(rng),
+            guardian_email=f"eltern.{ref}@example.com",
+        )
     if profile == "landline":
         row["phone"] = "030 1234567"
     if profile == "no_email":
@@ -86,17 +127,24 @@ def _visits(ref: str, profile: str, rng: random.Random, now: dt.datetime) -> lis
     else:
         days = [rng.randrange(5, 380) for _ in range(rng.randrange(1, 4))]
     return [
-        {"client_ref": ref, "visited_at": (now - dt.timedelta(days=d)).isoformat(timespec="seconds"),
-         "amount": f"{rng.randrange(20, 180)}.00"}
+        {
+            "client_ref": ref,
+            "visited_at": (now - dt.timedelta(days=d)).isoformat(timespec="seconds"),
+            "amount": f"{rng.randrange(20, 180)}.00",
+        }
         for d in days
     ]
 
 
-def generate(count: int, *, now: dt.datetime, gate_on: dt.date, seed: int = 7) -> tuple[str, str, dict[str, str]]:
+def generate(
+    count: int, *, now: dt.datetime, gate_on: dt.date, seed: int = 7
+) -> tuple[str, str, dict[str, str]]:
     """(clients CSV, visits CSV, ref -> profile) for ``count`` clients."""
     rng = random.Random(seed)
     names, weights = zip(*PROFILES, strict=True)
-    clients, visits, profiles = [], [], {}
+    clients: list[dict[str, str]] = []
+    visits: list[dict[str, str]] = []
+    profiles: dict[str, str] = {}
     for n in range(count):
         ref = f"K{n + 1:05d}"
         profile = rng.choices(names, weights)[0]
@@ -143,10 +191,22 @@ def seed_demo(settings: Settings, clients: int) -> tuple[str, int]:
             if profile == "forgotten":
                 forget_client(session, client)
             elif profile == "suppressed" and client.phone_e164:
-                session.add(Suppression(salon_id=salon.id, channel="sms",
-                                        address=client.phone_e164, reason="provider 21610"))
-        campaign = Campaign(salon_id=salon.id, name="Herbst-Aktion", sms_body=SMS,
-                            email_subject=EMAIL_SUBJECT, email_html=EMAIL_HTML, email_text=EMAIL_TEXT)
+                session.add(
+                    Suppression(
+                        salon_id=salon.id,
+                        channel="sms",
+                        address=client.phone_e164,
+                        reason="provider 21610",
+                    )
+                )
+        campaign = Campaign(
+            salon_id=salon.id,
+            name="Herbst-Aktion",
+            sms_body=SMS,
+            email_subject=EMAIL_SUBJECT,
+            email_html=EMAIL_HTML,
+            email_text=EMAIL_TEXT,
+        )
         session.add(campaign)
         session.flush()
         return salon.slug, campaign.id

@@ -22,10 +22,22 @@ from db.consent import current_consent, record_consent
 from db.models import Client, Salon, Visit, utcnow
 from gate.contacts import normalise_email, normalise_phone
 
-CLIENT_COLUMNS = (
-    "ref,first_name,last_name,phone,email,birth_date,guardian_name,guardian_phone,"
-    "guardian_email,created_at,imported_at,sms_marketing,email_marketing,guardian_consent"
-).split(",")
+CLIENT_COLUMNS = [
+    "ref",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "birth_date",
+    "guardian_name",
+    "guardian_phone",
+    "guardian_email",
+    "created_at",
+    "imported_at",
+    "sms_marketing",
+    "email_marketing",
+    "guardian_consent",
+]
 VISIT_COLUMNS = ["client_ref", "visited_at", "amount"]
 CONSENT_VALUES = {"": None, "granted": "granted", "withdrawn": "withdrawn"}
 
@@ -127,10 +139,20 @@ def _parse_client(
     return parsed
 
 
-CONTACT_FIELDS = (
-    "first_name,last_name,phone,phone_e164,email,email_normalized,birth_date,guardian_name,"
-    "guardian_phone,guardian_phone_e164,guardian_email,guardian_email_normalized"
-).split(",")
+CONTACT_FIELDS = [
+    "first_name",
+    "last_name",
+    "phone",
+    "phone_e164",
+    "email",
+    "email_normalized",
+    "birth_date",
+    "guardian_name",
+    "guardian_phone",
+    "guardian_phone_e164",
+    "guardian_email",
+    "guardian_email_normalized",
+]
 
 
 def _apply_consent(
@@ -152,8 +174,14 @@ def _apply_consent(
             )
             continue
         record_consent(
-            session, salon_id=salon.id, client_id=client.id, channel=channel, action=action,
-            source="import", party=party, evidence=f"import line {row['line']}",
+            session,
+            salon_id=salon.id,
+            client_id=client.id,
+            channel=channel,
+            action=action,
+            source="import",
+            party=party,
+            evidence=f"import line {row['line']}",
         )
         result.consent_events += 1
 
@@ -169,13 +197,17 @@ def import_clients(session: Session, salon: Salon, text: str) -> ImportResult:
     seen: dict[str, int] = {}
     for row in rows:
         if row["ref"] in seen:
-            problems.append(f"line {row['line']}: ref: {row['ref']!r} already on line {seen[row['ref']]}")
+            problems.append(
+                f"line {row['line']}: ref: {row['ref']!r} already on line {seen[row['ref']]}"
+            )
         seen.setdefault(row["ref"], row["line"])
     if problems:
         raise ImportError_(problems)
     existing = {
         c.ref: c
-        for c in session.scalars(select(Client).where(Client.salon_id == salon.id, Client.ref.in_(seen)))
+        for c in session.scalars(
+            select(Client).where(Client.salon_id == salon.id, Client.ref.in_(seen))
+        )
     }
     result = ImportResult(warnings=warnings)
     now = utcnow()
@@ -215,7 +247,9 @@ def import_visits(session: Session, salon: Salon, text: str) -> ImportResult:
     problems: list[str] = []
     parsed = []
     for line, row in _rows(text, VISIT_COLUMNS):
-        at = _check_field(problems, line, "visited_at", lambda v: parse_time(v, salon.timezone), row["visited_at"])
+        at = _check_field(
+            problems, line, "visited_at", lambda v: parse_time(v, salon.timezone), row["visited_at"]
+        )
         if row["visited_at"] == "":
             problems.append(f"line {line}: visited_at: must not be empty")
         amount = _check_field(problems, line, "amount", _parse_amount, row["amount"])
@@ -224,7 +258,7 @@ def import_visits(session: Session, salon: Salon, text: str) -> ImportResult:
     ids = dict(
         session.execute(
             select(Client.ref, Client.id).where(Client.salon_id == salon.id, Client.ref.in_(refs))
-        ).tuples().all()
+        ).all()
     )
     for line, ref, _, _ in parsed:
         if ref not in ids:
@@ -238,7 +272,7 @@ def import_visits(session: Session, salon: Salon, text: str) -> ImportResult:
                 Visit.salon_id == salon.id,
                 Visit.client_id.in_({k[0] for k in keys}),
             )
-        ).tuples().all()
+        ).all()
     )
     result = ImportResult()
     for client_id, at, amount in sorted(keys - stored, key=lambda k: (k[0], k[1])):

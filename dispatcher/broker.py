@@ -17,7 +17,7 @@ QUEUES = ("campaigns", "sends")
 
 def build_broker(redis_url: str | None) -> dramatiq.Broker:
     if redis_url:
-        return RedisBroker(url=redis_url, namespace="salonpost")
+        return RedisBroker(url=redis_url, namespace="salonpost")  # type: ignore[no-untyped-call]
     return StubBroker()
 
 

@@ -29,7 +29,9 @@ def audience_context(salon: Salon, campaign: Campaign, now: dt.datetime) -> Audi
     )
 
 
-def _insert_ignoring_duplicates(session: Session, table: type, columns: list[str], query: object) -> None:
+def _insert_ignoring_duplicates(
+    session: Session, table: type, columns: list[str], query: object
+) -> None:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     statement = module.insert(table).from_select(columns, query).on_conflict_do_nothing()
@@ -57,7 +59,17 @@ def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.d
         _insert_ignoring_duplicates(
             session,
             Delivery,
-            "salon_id campaign_id client_id channel address recipient status attempts created_at".split(),
+            [
+                "salon_id",
+                "campaign_id",
+                "client_id",
+                "channel",
+                "address",
+                "recipient",
+                "status",
+                "attempts",
+                "created_at",
+            ],
             deliveries,
         )
         exclusions = select(
@@ -68,28 +80,28 @@ def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.d
         _insert_ignoring_duplicates(
             session,
             Exclusion,
-            "salon_id campaign_id client_id channel rule reason".split(),
+            ["salon_id", "campaign_id", "client_id", "channel", "rule", "reason"],
             exclusions,
         )
 
 
 def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) -> bool:
     """Write the snapshot of a queued campaign; False when there is nothing (more) to plan."""
-    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    campaign = session.get(Campaign, campaign_id, with_for_update=True, populate_existing=True)
     if campaign is None or campaign.status != "queued":
         return False
     salon = session.get_one(Salon, campaign.salon_id)
     now = now or utcnow()
     write_snapshot(session, salon, campaign, now)
     session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id)
-        .values(status="sending", planned_at=now)
+        update(Campaign).where(Campaign.id == campaign_id).values(status="sending", planned_at=now)
     )
     return True
 
 
-def pending_batches(session: Session, campaign_id: int, batch_size: int) -> Iterator[tuple[int, int]]:
+def pending_batches(
+    session: Session, campaign_id: int, batch_size: int
+) -> Iterator[tuple[int, int]]:
     """(first id, last id) ranges of the campaign's pending deliveries, ``batch_size`` each."""
     ids = session.scalars(
         select(Delivery.id)
@@ -99,8 +111,6 @@ def pending_batches(session: Session, campaign_id: int, batch_size: int) -> Iter
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
         yield chunk[0], chunk[-1]
-
-
 
 
 def live_audience(

@@ -18,7 +18,11 @@ def _channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
     if backend == "outbox":
         from channels.outbox import OutboxChannel
 
-        return lambda: OutboxChannel(settings.outbox_dir, default_sender=_default_sender(settings, kind))
+        return lambda: OutboxChannel(
+            settings.outbox_dir,
+            default_sender=settings.email_from,
+            default_sms_sender=settings.sms_from or "Salonpost",
+        )
     if backend == "smtp":
         from channels.email import SmtpChannel
 
@@ -34,10 +38,6 @@ def _channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
         from_=settings.sms_from,
         api_base=settings.twilio_api_base,
     )
-
-
-def _default_sender(settings: Settings, kind: str) -> str:
-    return (settings.sms_from or "Salonpost") if kind == "sms" else settings.email_from
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from channels.base import Message
-from channels.errors import PermanentDeliveryError, TransientDeliveryError
+from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from db.models import Campaign, Client, Delivery, Salon, Suppression, utcnow
 from dispatcher.planning import audience_context
 from dispatcher.runtime import Runtime
@@ -41,7 +42,7 @@ class BatchResult:
 
 
 def _recheck(
-    session: Session, salon: Salon, campaign: Campaign, rows: list[Any], now: dt.datetime
+    session: Session, salon: Salon, campaign: Campaign, rows: Sequence[Any], now: dt.datetime
 ) -> dict[int, str]:
     """delivery id -> 'Rn:reason' for deliveries whose client no longer passes the gate."""
     ctx = audience_context(salon, campaign, now)
@@ -57,7 +58,9 @@ def _recheck(
     return refused
 
 
-def claim(session: Session, salon: Salon, campaign: Campaign, first_id: int, last_id: int) -> list[int]:
+def claim(
+    session: Session, salon: Salon, campaign: Campaign, first_id: int, last_id: int
+) -> list[int]:
     """Skip what the gate now refuses, claim the rest; returns the claimed delivery ids."""
     now = utcnow()
     rows = session.execute(
@@ -122,7 +125,9 @@ def build_message(
     )
 
 
-def _outcome(runtime: Runtime, delivery: Delivery, message: Message | None, result: BatchResult) -> None:
+def _outcome(
+    runtime: Runtime, delivery: Delivery, message: Message | None, result: BatchResult
+) -> None:
     now = utcnow()
     row: dict[str, Any] = {"id": delivery.id, "updated_at": now}
     try:
@@ -138,6 +143,10 @@ def _outcome(runtime: Runtime, delivery: Delivery, message: Message | None, resu
         row.update(status="pending", error_code="transient", error=str(exc)[:500])
         result.retry += 1
         result.retry_after = max(result.retry_after or 0, exc.retry_after or 0) or None
+    except ConfigurationError as exc:
+        # The sender is misconfigured, not the address: keep it pending and retry later.
+        row.update(status="pending", error_code="configuration", error=str(exc)[:500])
+        result.retry += 1
     except PermanentDeliveryError as exc:
         row.update(status="failed", error_code=exc.code, error=str(exc)[:500])
         result.failed += 1
@@ -149,13 +158,19 @@ def _outcome(runtime: Runtime, delivery: Delivery, message: Message | None, resu
     result.updates.append(row)
 
 
-def send_claimed(session: Session, runtime: Runtime, campaign: Campaign, ids: list[int]) -> BatchResult:
+def send_claimed(
+    session: Session, runtime: Runtime, campaign: Campaign, ids: list[int]
+) -> BatchResult:
     """Render and hand off every claimed delivery; the caller stores the result."""
     salon = session.get_one(Salon, campaign.salon_id)
-    deliveries = session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)).all()
+    deliveries = session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
+    ).all()
     clients = {
         c.id: c
-        for c in session.scalars(select(Client).where(Client.id.in_({d.client_id for d in deliveries})))
+        for c in session.scalars(
+            select(Client).where(Client.id.in_({d.client_id for d in deliveries}))
+        )
     }
     result = BatchResult()
     for delivery in deliveries:
@@ -164,8 +179,13 @@ def send_claimed(session: Session, runtime: Runtime, campaign: Campaign, ids: li
         except TemplateError as exc:
             # Validated before queueing, so this is rare: a broken render fails, it is never sent.
             result.updates.append(
-                {"id": delivery.id, "status": "failed", "error_code": "R2", "error": str(exc)[:500],
-                 "updated_at": utcnow()}
+                {
+                    "id": delivery.id,
+                    "status": "failed",
+                    "error_code": "R2",
+                    "error": str(exc)[:500],
+                    "updated_at": utcnow(),
+                }
             )
             result.failed += 1
             continue
@@ -182,7 +202,13 @@ def store_result(session: Session, salon_id: int, result: BatchResult) -> None:
     if result.suppress:
         module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         rows = [
-            {"salon_id": salon_id, "channel": ch, "address": addr, "reason": why, "created_at": utcnow()}
+            {
+                "salon_id": salon_id,
+                "channel": ch,
+                "address": addr,
+                "reason": why,
+                "created_at": utcnow(),
+            }
             for ch, addr, why in result.suppress
         ]
         session.execute(module.insert(Suppression).values(rows).on_conflict_do_nothing())

@@ -18,6 +18,8 @@ from gate.decisions import Decision, allow, refuse
 
 Channel = str  # "sms" | "email"
 
+MAX_WINDOW_MONTHS = 36
+
 
 @dataclass(frozen=True, slots=True)
 class Purchase:
@@ -52,7 +54,11 @@ class ClientFacts:
 
 @dataclass(frozen=True, slots=True)
 class AudienceContext:
-    """The campaign- and salon-wide inputs of the rules, fixed for one evaluation."""
+    """The campaign- and salon-wide inputs of the rules, fixed for one evaluation.
+
+    The calendar values (window start, adult birth date, gate-on instant) are computed once here:
+    the rules read them for every client and every visit.
+    """
 
     now: dt.datetime
     timezone: str
@@ -60,18 +66,21 @@ class AudienceContext:
     gate_on: dt.date
     minor_age: int = 16
     suppressed: frozenset[tuple[Channel, str]] = frozenset()
+    window_start: dt.datetime = field(init=False, repr=False, compare=False)
+    adult_born_on_or_before: dt.date = field(init=False, repr=False, compare=False)
+    gate_on_utc: dt.datetime = field(init=False, repr=False, compare=False)
 
-    @property
-    def window_start(self) -> dt.datetime:
-        return window_start(self.now, self.timezone, self.window_months)
-
-    @property
-    def adult_born_on_or_before(self) -> dt.date:
-        return adult_born_on_or_before(self.now, self.timezone, self.minor_age)
-
-    @property
-    def gate_on_utc(self) -> dt.datetime:
-        return local_midnight_utc(self.gate_on, self.timezone)
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            raise ValueError(f"naive now {self.now!r}: the gate needs an aware time")
+        if not 1 <= self.window_months <= MAX_WINDOW_MONTHS:
+            # R3: staff may narrow the window, never widen it past 36 months.
+            raise ValueError(f"window_months must be 1..{MAX_WINDOW_MONTHS}, not {self.window_months}")
+        start = window_start(self.now, self.timezone, self.window_months)
+        object.__setattr__(self, "window_start", start)
+        adult = adult_born_on_or_before(self.now, self.timezone, self.minor_age)
+        object.__setattr__(self, "adult_born_on_or_before", adult)
+        object.__setattr__(self, "gate_on_utc", local_midnight_utc(self.gate_on, self.timezone))
 
 
 def is_minor(client: ClientFacts, ctx: AudienceContext) -> bool:

@@ -31,7 +31,9 @@ def _pg_admin() -> tuple[psycopg.Connection, str]:
     errors = []
     for user in ("postgres", "root"):
         try:
-            conn = psycopg.connect(host=PG_HOST, user=user, dbname="test", autocommit=True, connect_timeout=5)
+            conn = psycopg.connect(
+                host=PG_HOST, user=user, dbname="test", autocommit=True, connect_timeout=5
+            )
             return conn, user
         except psycopg.OperationalError as exc:
             errors.append(f"{user}: {exc}")
@@ -101,7 +103,9 @@ def session(database_url: str) -> Iterator[Session]:
 
 @pytest.fixture
 def salon(session: Session) -> Salon:
-    row = Salon(slug="anna", name="Salon Anna", gate_on=dt.date(2024, 1, 1), timezone="Europe/Berlin")
+    row = Salon(
+        slug="anna", name="Salon Anna", gate_on=dt.date(2024, 1, 1), timezone="Europe/Berlin"
+    )
     session.add(row)
     session.commit()
     return row

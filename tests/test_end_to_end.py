@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SALONPOST = [sys.executable, "-c", "import cli; cli.main()"]
 SECRET = "end-to-end-test-secret"
 
-CLIENTS = """ref,first_name,last_name,phone,email,birth_date,guardian_name,guardian_phone,guardian_email,created_at,imported_at,sms_marketing,email_marketing,guardian_consent
+CLIENTS = """\
+ref,first_name,last_name,phone,email,birth_date,guardian_name,guardian_phone,guardian_email,created_at,imported_at,sms_marketing,email_marketing,guardian_consent
 K1,Anna,Berg,0176 11111111,anna@example.com,1990-05-01,,,,2022-03-01,,granted,granted,
 K2,Ben,Koch,0176 22222222,ben@example.com,1985-01-01,,,,2022-03-01,,,,
 K3,Clara,Lang,0176 33333333,clara@example.com,1979-07-07,,,,2019-03-01,,withdrawn,,
@@ -52,11 +53,17 @@ class Salonpost:
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            [*SALONPOST, *args], env=self.env, cwd=self.workdir, capture_output=True, text=True,
+            [*SALONPOST, *args],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
             timeout=120,
         )
         if ok:
-            assert done.returncode == 0, f"salonpost {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+            assert done.returncode == 0, (
+                f"salonpost {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+            )
         return done
 
     def json(self, *args: str) -> dict:
@@ -87,8 +94,20 @@ def with_services(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[Salon
     env = _env(tmp_path, pg_url, redis_url)
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "dispatcher.actors", "--processes", "1", "--threads", "2"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "dispatcher.actors",
+            "--processes",
+            "1",
+            "--threads",
+            "2",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield Salonpost(env, tmp_path)
@@ -120,9 +139,20 @@ def _run_flow(salonpost: Salonpost, tmp_path: Path, database_url: str) -> None:
     def create() -> int:
         return int(
             salonpost(
-                "campaign", "create", "--salon", "anna", "--name", "Herbst", "--sms", "sms.txt",
-                "--email-subject", "Hallo {{ first_name }}", "--email-html", "mail.html",
-                "--email-text", "mail.txt",
+                "campaign",
+                "create",
+                "--salon",
+                "anna",
+                "--name",
+                "Herbst",
+                "--sms",
+                "sms.txt",
+                "--email-subject",
+                "Hallo {{ first_name }}",
+                "--email-html",
+                "mail.html",
+                "--email-text",
+                "mail.txt",
             ).stdout.strip()
         )
 
@@ -144,15 +174,22 @@ def _run_flow(salonpost: Salonpost, tmp_path: Path, database_url: str) -> None:
     assert web.get(path).status_code == 200
     assert web.post(path, data={}).status_code == 200
     history = salonpost.json("client", "show", "--salon", "anna", "K2")["consent_history"]
-    assert [(e["channel"], e["action"], e["source"]) for e in history] == [("sms", "withdrawn", "link")]
+    assert [(e["channel"], e["action"], e["source"]) for e in history] == [
+        ("sms", "withdrawn", "link")
+    ]
 
     second = create()
-    assert salonpost.json("campaign", "audience", str(second))["exclusions"]["sms"] == {"R3": 1, "R4": 2}
+    assert salonpost.json("campaign", "audience", str(second))["exclusions"]["sms"] == {
+        "R3": 1,
+        "R4": 2,
+    }
     salonpost("campaign", "queue", str(second), "--wait")
     assert set(_outbox(tmp_path, second)) == {"+4917611111111"}
 
 
-def test_campaign_from_import_to_unsubscribe_embedded(embedded: Salonpost, tmp_path: Path, sqlite_url: str) -> None:
+def test_campaign_from_import_to_unsubscribe_embedded(
+    embedded: Salonpost, tmp_path: Path, sqlite_url: str
+) -> None:
     _run_flow(embedded, tmp_path, sqlite_url)
 
 
@@ -166,7 +203,9 @@ def test_campaign_from_import_to_unsubscribe_on_postgres_and_redis(
 def test_campaign_without_unsubscribe_link_is_refused_at_validate_and_queue(
     embedded: Salonpost, tmp_path: Path
 ) -> None:
-    (tmp_path / "sms.txt").write_text("Hallo {{ first_name }}, 20% Rabatt! {# {{ unsubscribe_url }} #}")
+    (tmp_path / "sms.txt").write_text(
+        "Hallo {{ first_name }}, 20% Rabatt! {# {{ unsubscribe_url }} #}"
+    )
     embedded("db", "upgrade")
     embedded("salon", "create", "anna", "--name", "Salon Anna")
     campaign = embedded("campaign", "create", "--salon", "anna", "--name", "x", "--sms", "sms.txt")

@@ -7,7 +7,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,13 +18,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 PROJECT_ROOT = Path(__file__).parents[2]
-# Why: an editable install made before channels/__init__.py existed maps `channels` to a
-# namespace package; the project root first on sys.path makes the real package win. Drop this
-# once pyproject sets `pythonpath = ["."]` for pytest.
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
 
-from channels import OutboxChannel  # noqa: E402
+from channels import OutboxChannel
 
 TWILIO_SPEC = (PROJECT_ROOT / "../shared/peers/twilio/twilio_api_v2010.json").resolve()
 PRISM_DIR = PROJECT_ROOT / ".cache" / "prism"

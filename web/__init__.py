@@ -1,0 +1,1 @@
+"""The web app: unsubscribe pages, provider webhooks, health checks."""
