@@ -62,7 +62,7 @@ def _has_purchase(ctx: AudienceContext) -> ColumnElement[bool]:
     return exists().where(
         Visit.client_id == Client.id,
         Visit.amount > 0,
-        Visit.visited_at >= ctx.window_start,
+        Visit.visited_at > ctx.window_start,
         Visit.visited_at <= ctx.now,
         or_(Client.imported_at.is_(None), Visit.visited_at > Client.imported_at),
     )

@@ -58,7 +58,7 @@ TEXTS: dict[str, dict[str, dict[str, str]]] = {
             "title": "Link ungültig",
             "heading": "Dieser Link ist ungültig",
             "explain": "Bitte verwenden Sie den vollständigen Link aus der erhaltenen Nachricht.",
-            "note": "Falls er weiterhin nicht funktioniert, wenden Sie sich bitte direkt an den Salon.",
+            "note": "Funktioniert er weiterhin nicht, wenden Sie sich bitte direkt an den Salon.",
         },
     },
 }

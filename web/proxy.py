@@ -69,7 +69,10 @@ class TrustedProxyMiddleware:
         assert peer is not None
         scope = dict(scope)
         port = client[1] if client else 0
-        scope["client"] = (real_client(peer, _header(scope, b"x-forwarded-for"), self.networks), port)
+        scope["client"] = (
+            real_client(peer, _header(scope, b"x-forwarded-for"), self.networks),
+            port,
+        )
         proto = (_header(scope, b"x-forwarded-proto") or "").split(",")[-1].strip().lower()
         if proto in ("http", "https"):
             scope["scheme"] = proto

@@ -116,7 +116,9 @@ def _lookup(database_url: str, token: UnsubscribeToken) -> Subject | None:
 
 
 def _page(page: str, lang: str, status: int = 200, **values: object) -> HTMLResponse:
-    return HTMLResponse(render_page(page, lang, **values), status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(
+        render_page(page, lang, **values), status_code=status, headers=SECURITY_HEADERS
+    )
 
 
 def _token(settings: Settings, value: str) -> UnsubscribeToken | None:
