@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 00:34:12.855316
 
 """
 from typing import Sequence, Union
