@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RECIPIENTS ?= 100000
 
-.PHONY: install demo test lint typecheck check serve bench clean
+.PHONY: install system-deps demo test lint typecheck check serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Salonpost needs Python 3.11 or newer"'
@@ -16,6 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## Debian's Chromium for the browser tests (never a browser download); needs root and apt.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "install Debian's chromium package (apt-get install chromium) for the browser tests" >&2; fi; }
+
 ## Set up, migrate a SQLite file, create a demo salon with 1,000 clients and send one campaign
 ## in-process to ./outbox (no servers needed).
 demo: install
@@ -23,7 +30,7 @@ demo: install
 
 ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1; .ci/run starts them).
 ## pytest's exit code 5 (no tests collected) is a failure, never a pass.
-test: install
+test: install system-deps
 	@mkdir -p test-artifacts
 	$(BIN)/pytest --junitxml=test-artifacts/junit.xml $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc

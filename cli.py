@@ -18,6 +18,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 from sqlalchemy.orm import Session
 
+from cli_rights import StaffName, StaffPin, actor_for_campaign, actor_for_salon
+from db.access import log_access
 from db.clients import NotFound, get_client, get_salon
 from db.imports import ImportError_, import_clients, import_visits
 from db.models import Salon, utcnow
@@ -137,11 +139,21 @@ def salon_create(
 # -- imports ----------------------------------------------------------------------------------
 
 
-def _import(slug: str, path: Path, importer: Callable[..., Any], done_key: str) -> None:
+def _import(
+    slug: str, path: Path, importer: Callable[..., Any], done_key: str, actor: Any, action: str
+) -> None:
+    from db.forget import restore_suppressions
+
     content = read_file(path) or ""
     try:
         with session() as s:
-            result = importer(s, get_salon(s, slug), content)
+            owner = get_salon(s, slug)
+            result = importer(s, owner, content)
+            if action == "clients.import":
+                restore_suppressions(s, owner.id, secret_key=settings().secret_key)
+            counts = {k: v for k, v in vars(result).items() if isinstance(v, int)}
+            detail = " ".join(f"{k}={v}" for k, v in counts.items())
+            log_access(s, owner.id, actor, action, detail=f"{path.name}: {detail}")
     except ImportError_ as exc:
         typer.echo(text("import_refused", settings().language), err=True)
         for problem in exc.problems:
@@ -156,18 +168,24 @@ def _import(slug: str, path: Path, importer: Callable[..., Any], done_key: str) 
 def clients_import(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     salon: Annotated[str, typer.Option("--salon")],
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """Import clients from CSV (re-importing a ref updates it); all rows or none."""
-    _import(salon, path, import_clients, "clients_imported")
+    actor = actor_for_salon(salon, staff, pin, required=False)
+    _import(salon, path, import_clients, "clients_imported", actor, "clients.import")
 
 
 @visits_app.command("import")
 def visits_import(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     salon: Annotated[str, typer.Option("--salon")],
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """Import visits from CSV (client_ref,visited_at,amount); all rows or none."""
-    _import(salon, path, import_visits, "visits_imported")
+    actor = actor_for_salon(salon, staff, pin, required=False)
+    _import(salon, path, import_visits, "visits_imported", actor, "visits.import")
 
 
 # -- campaigns --------------------------------------------------------------------------------
@@ -199,10 +217,13 @@ def campaign_create(
     window_months: Annotated[
         int, typer.Option("--window-months", min=1, max=36, help="Narrow the 36-month window (R3)")
     ] = 36,
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """Create a draft campaign and print its id."""
     from db.models import Campaign
 
+    actor = actor_for_salon(salon, staff, pin, required=False)
     with session() as s:
         owner = get_salon(s, salon)
         campaign = Campaign(
@@ -213,21 +234,37 @@ def campaign_create(
             email_html=read_file(email_html),
             email_text=read_file(email_text),
             window_months=window_months,
+            created_by=actor.staff_id,
         )
         s.add(campaign)
         s.flush()
+        log_access(s, owner.id, actor, "campaign.create", campaign_id=campaign.id)
         typer.echo(campaign.id)
 
 
 @campaign_app.command("validate")
 def campaign_validate(
-    campaign_id: Annotated[int, typer.Argument()], as_json: JsonOption = False
+    campaign_id: Annotated[int, typer.Argument()],
+    as_json: JsonOption = False,
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """Check R1/R2 and the SMS size; exit 1 with every problem named by rule."""
     from db.campaigns import get_campaign
 
+    actor = actor_for_campaign(campaign_id, staff, pin)
     with session() as s:
-        check = _check(s, get_campaign(s, campaign_id))
+        campaign = get_campaign(s, campaign_id)
+        check = _check(s, campaign)
+        outcome = "valid" if check.ok else "invalid"
+        log_access(
+            s,
+            campaign.salon_id,
+            actor,
+            "campaign.validate",
+            campaign_id=campaign_id,
+            detail=outcome,
+        )
     if as_json:
         emit_json({"campaign": campaign_id, **check.as_json()})
     elif check.ok:
@@ -247,13 +284,24 @@ def campaign_audience(
     campaign_id: Annotated[int, typer.Argument()],
     as_json: JsonOption = False,
     detail: Annotated[bool, typer.Option("--detail", help="List every excluded client")] = False,
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """Recipients per channel and exclusions per rule (live for drafts, the snapshot after)."""
     from db.campaigns import get_campaign, stored_exclusions
     from dispatcher.planning import live_audience, live_exclusions
 
+    actor = actor_for_campaign(campaign_id, staff, pin)
     with session() as s:
         campaign = get_campaign(s, campaign_id)
+        log_access(
+            s,
+            campaign.salon_id,
+            actor,
+            "campaign.audience",
+            campaign_id=campaign_id,
+            detail="detail" if detail else "summary",
+        )
         salon_row = s.get_one(Salon, campaign.salon_id)
         if campaign.planned_at is None:
             summary, source = live_audience(s, salon_row, campaign), "live"
@@ -324,13 +372,18 @@ def campaign_queue(
     wait: Annotated[
         bool, typer.Option("--wait", help="Run to the end with a progress bar")
     ] = False,
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """Queue a valid draft campaign for sending (refused when any rule fails)."""
     from db.campaigns import get_campaign
     from db.models import Campaign
 
+    actor = actor_for_campaign(campaign_id, staff, pin)
     with session() as s:
         campaign = get_campaign(s, campaign_id)
+        if campaign.kind != "marketing":
+            fail(text("not_draft", settings().language, id=campaign_id, status=campaign.kind))
         if campaign.status != "draft":
             fail(text("not_draft", settings().language, id=campaign_id, status=campaign.status))
         check = _check(s, campaign)
@@ -344,6 +397,7 @@ def campaign_queue(
         )
         if updated != 1:
             fail(text("not_draft", settings().language, id=campaign_id, status="queued"))
+        log_access(s, campaign.salon_id, actor, "campaign.queue", campaign_id=campaign_id)
     say("queued", id=campaign_id)
     _run(campaign_id, wait=wait)
 
@@ -422,12 +476,16 @@ def client_show(
     ref: Annotated[str, typer.Argument()],
     salon: Annotated[str, typer.Option("--salon")],
     as_json: JsonOption = False,
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """The client with its consent history."""
-    from db.clients import client_document
+    from db.rights import show
 
+    actor = actor_for_salon(salon, staff, pin, required=False)
     with session() as s:
-        document = client_document(s, get_client(s, get_salon(s, salon), ref))
+        owner = get_salon(s, salon)
+        document = show(s, owner, get_client(s, owner, ref), actor)
     if as_json:
         emit_json(document)
         return
@@ -451,6 +509,8 @@ def consent_record(
     grant: Annotated[bool, typer.Option("--grant/--withdraw")],
     source: Annotated[str, typer.Option("--source", help="oral or form")] = "oral",
     evidence: Annotated[str | None, typer.Option("--evidence", help="Form reference")] = None,
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """Record a client's marketing consent answer given in the salon (C1)."""
     from db.consent import record_consent
@@ -458,6 +518,7 @@ def consent_record(
     if channel not in ("sms", "email") or source not in ("oral", "form"):
         fail(text("bad_option", settings().language, what=f"--channel {channel} --source {source}"))
     action = "granted" if grant else "withdrawn"
+    actor = actor_for_salon(salon, staff, pin, required=False)
     with session() as s:
         owner = get_salon(s, salon)
         client = get_client(s, owner, ref)
@@ -469,7 +530,10 @@ def consent_record(
             action=action,
             source=source,
             evidence=evidence,
+            staff_id=actor.staff_id,
         )
+        detail = f"{channel} {action} {source}"
+        log_access(s, owner.id, actor, "consent.record", client_id=client.id, detail=detail)
     say("consent_recorded", channel=channel, action=action, source=source)
 
 
@@ -484,7 +548,9 @@ def serve(
     """Run the web app (unsubscribe pages, provider webhooks)."""
     import uvicorn
 
-    uvicorn.run("web.app:create_app", factory=True, host=host, port=port)
+    # Forwarded headers are trusted only from SALONPOST_TRUSTED_PROXIES (web/proxy.py), never
+    # by uvicorn's own default of 127.0.0.1.
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, proxy_headers=False)
 
 
 @app.command("demo")
@@ -529,4 +595,24 @@ def scheduler(
         max_instances=1,
         coalesce=True,
     )
+    from dispatcher.retention import retention_tick
+
+    # Hourly, so each salon's 03:00 night (in its own time zone) is caught within the hour.
+    jobs.add_job(
+        retention_tick,
+        "cron",
+        minute=7,
+        kwargs={"database_url": settings().database_url, "secret_key": settings().secret_key},
+        max_instances=1,
+        coalesce=True,
+    )
     jobs.start()
+
+
+def _register_rights_commands() -> None:
+    from cli_rights import register
+
+    register(app, salon_app, client_app)
+
+
+_register_rights_commands()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,7 +65,7 @@ def _check(channel: str, action: str, source: str) -> None:
 
 
 def record_consent_once(
-    session: Session,
+    session: Session | Connection,
     *,
     dedupe_key: str,
     salon_id: int,
@@ -83,7 +83,8 @@ def record_consent_once(
     Why INSERT .. ON CONFLICT DO NOTHING rather than catching IntegrityError: a concurrent
     duplicate (two webhook deliveries, two clicks) waits for the first and then inserts nothing,
     without aborting the caller's transaction on PostgreSQL or needing a savepoint on SQLite.
-    The caller commits.
+    Takes a Session or, on hot paths (the unsubscribe link), a Core Connection. The caller
+    commits.
     """
     _check(channel, action, source)
     values: dict[str, Any] = {
@@ -98,7 +99,8 @@ def record_consent_once(
         "dedupe_key": dedupe_key,
         "at": at or utcnow(),
     }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(ConsentEvent)
         .values(values)

@@ -41,7 +41,18 @@ CONSENT_ACTIONS = ("granted", "withdrawn")
 CONSENT_SOURCES = ("oral", "form", "link", "sms_keyword", "import")
 CONSENT_PARTIES = ("client", "guardian")
 CAMPAIGN_STATUSES = ("draft", "queued", "sending", "paused", "cancelled", "done")
-DELIVERY_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "skipped", "unknown")
+DELIVERY_STATUSES = (
+    "pending",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "skipped",
+    "unknown",
+    "cancelled",
+)
+# "transactional": one reminder, confirmation, review request or reconnect message (not marketing).
+CAMPAIGN_KINDS = ("marketing", "transactional")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -121,6 +132,8 @@ class Staff(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     failed_pins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Lock-outs since the last correct PIN: each one locks twice as long as the one before.
+    lockouts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("salon_id", "name"),)
@@ -213,15 +226,19 @@ class Campaign(Base):
     email_text: Mapped[str | None] = mapped_column(Text)
     window_months: Mapped[int] = mapped_column(Integer, default=36)
     status: Mapped[str] = mapped_column(String(12), default="draft")
+    kind: Mapped[str] = mapped_column(String(16), default="marketing", server_default="marketing")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     planned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Why a paused campaign waits: "operator", or the dispatcher's own reason (auto-pause).
+    pause_reason: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status"),
         CheckConstraint("window_months BETWEEN 1 AND 36", name="window_months"),
+        CheckConstraint(_in("kind", CAMPAIGN_KINDS), name="kind"),
     )
 
     @property
@@ -256,11 +273,15 @@ class Delivery(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A transient failure waits until then (exponential backoff, or the provider's Retry-After).
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "client_id", "channel"),
         UniqueConstraint("campaign_id", "channel", "address"),
         Index("ix_delivery_campaign_status", "campaign_id", "status"),
+        # Status callbacks find their delivery by the provider's message id.
+        Index("ix_delivery_provider_id", "provider_id"),
         CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
     )
@@ -306,6 +327,8 @@ class AccessLog(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # Who acted when no staff member did: "operator" (CLI without a PIN), "retention".
+    actor: Mapped[str | None] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(40))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
@@ -313,3 +336,44 @@ class AccessLog(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_access_log_salon_at", "salon_id", "at"),)
+
+
+class RetentionRun(Base):
+    """One automatic-forgetting run of a salon (G2), keyed by its scheduled night.
+
+    UNIQUE (salon, due_at) makes a second run of the same night a no-op; a run without
+    ``finished_at`` crashed and is resumed (its chunks were committed as it went).
+    """
+
+    __tablename__ = "retention_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Clients with no visit and not created or imported since then are anonymised.
+    cutoff: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    anonymised: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("salon_id", "due_at"),)
+
+
+class InboundMessage(Base):
+    """An SMS reply that is not a keyword: kept for staff, never read as consent."""
+
+    __tablename__ = "inbound_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id"))
+    from_address: Mapped[str | None] = mapped_column(String(20))
+    to_address: Mapped[str | None] = mapped_column(String(20))
+    body: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    keyword: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_inbound_message_salon_received", "salon_id", "received_at"),)

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from sqlalchemy import and_, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Select, exists, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from db.consent import latest_events, record_consent_once
-from db.models import CHANNELS, Campaign, Client, Salon
-from db.session import session_scope
+from db.consent import record_consent_once
+from db.models import CHANNELS, Campaign, Client, ConsentEvent, Salon
+from db.session import get_engine
 from settings import Settings
 from web.pages import channel_name, pick_language, render_page
 from web.tokens import InvalidToken, UnsubscribeToken, read_token
@@ -44,6 +44,8 @@ class Subject:
 
     token: UnsubscribeToken
     salon_name: str
+    # channel -> (id, action) of the client's latest consent event there ((0, "") if none).
+    latest: dict[str, tuple[int, str]]
 
 
 @dataclass(frozen=True)
@@ -53,24 +55,47 @@ class Outcome:
     withdrawn: list[str]  # what this POST newly withdrew (empty for a repeated POST)
 
 
-def find_subject(session: Session, token: UnsubscribeToken) -> Subject | None:
-    """The token's salon, if its client (and campaign) belong to that salon."""
+def _latest(token: UnsubscribeToken, channel: str) -> tuple[Any, Any]:
+    latest_id = (
+        select(func.max(ConsentEvent.id))
+        .where(
+            ConsentEvent.client_id == token.client_id,
+            ConsentEvent.channel == channel,
+            ConsentEvent.party == "client",
+        )
+        .scalar_subquery()
+    )
+    action = select(ConsentEvent.action).where(ConsentEvent.id == latest_id).scalar_subquery()
+    return latest_id.label(f"{channel}_id"), action.label(f"{channel}_action")
+
+
+def subject_query(token: UnsubscribeToken) -> Select[Any]:
+    """The salon's name and the latest consent per channel, if the client belongs to the salon.
+
+    One round trip (the link is the hot path); a campaign named by the token must be the salon's.
+    """
     query = (
-        select(Salon.name)
+        select(Salon.name, *(column for c in CHANNELS for column in _latest(token, c)))
         .join(Client, Client.salon_id == Salon.id)
         .where(Salon.id == token.salon_id, Client.id == token.client_id)
     )
     if token.campaign_id is not None:
         query = query.where(
-            exists().where(
-                and_(Campaign.id == token.campaign_id, Campaign.salon_id == token.salon_id)
-            )
+            exists().where(Campaign.id == token.campaign_id, Campaign.salon_id == token.salon_id)
         )
-    name = session.scalar(query)
-    return Subject(token, name) if name is not None else None
+    return query
 
 
-def withdraw(session: Session, subject: Subject, channels: list[str]) -> list[str]:
+def find_subject(conn: Connection, token: UnsubscribeToken) -> Subject | None:
+    row = conn.execute(subject_query(token)).first()
+    if row is None:
+        return None
+    values = row._mapping
+    latest = {c: (values[f"{c}_id"] or 0, values[f"{c}_action"] or "") for c in CHANNELS}
+    return Subject(token, row.name, latest)
+
+
+def withdraw(conn: Connection, subject: Subject, channels: list[str]) -> list[str]:
     """Withdraw each channel not withdrawn yet; the channels newly withdrawn.
 
     The dedupe key names the latest event seen, so concurrent clicks of one link race for the
@@ -80,11 +105,11 @@ def withdraw(session: Session, subject: Subject, channels: list[str]) -> list[st
     token = subject.token
     done = []
     for channel in channels:
-        latest_id, action = latest_events(session, token.client_id, channel).get("client", (0, ""))
+        latest_id, action = subject.latest[channel]
         if action == "withdrawn":
             continue
         stored = record_consent_once(
-            session,
+            conn,
             dedupe_key=f"link:{token.client_id}:{channel}:after:{latest_id}",
             salon_id=token.salon_id,
             client_id=token.client_id,
@@ -100,19 +125,20 @@ def withdraw(session: Session, subject: Subject, channels: list[str]) -> list[st
 
 def unsubscribe(database_url: str, token: UnsubscribeToken, channels: list[str]) -> Outcome | None:
     """One transaction: check the token against the database, then withdraw."""
-    with session_scope(database_url) as session:
-        subject = find_subject(session, token)
+    # A Core connection, not an ORM session: this is the hot path and maps no objects.
+    with get_engine(database_url).begin() as conn:
+        subject = find_subject(conn, token)
         if subject is None:
             return None
-        withdrawn = withdraw(session, subject, channels)
+        withdrawn = withdraw(conn, subject, channels)
     if withdrawn:
         log.info("unsubscribed salon=%s client=%s %s", token.salon_id, token.client_id, withdrawn)
     return Outcome(subject, channels, withdrawn)
 
 
 def _lookup(database_url: str, token: UnsubscribeToken) -> Subject | None:
-    with session_scope(database_url) as session:
-        return find_subject(session, token)
+    with get_engine(database_url).connect() as conn:
+        return find_subject(conn, token)
 
 
 def _page(page: str, lang: str, status: int = 200, **values: object) -> HTMLResponse:

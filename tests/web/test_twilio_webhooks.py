@@ -303,3 +303,14 @@ def test_unknown_message_sid_is_accepted_and_changes_nothing(
     assert twilio_post(STATUS, status("SMnotours", "failed", "21610")).status_code == 204
     assert _state(session, delivery) == ("sent", None)
     assert session.scalars(select(Suppression)).all() == []
+
+
+def test_signature_is_checked_on_the_public_url_behind_a_reverse_proxy(
+    settings, twilio_post, database_url, salon, anna
+) -> None:
+    """The proxy calls http://10.0.0.2:8000/...; Twilio signed https://salonpost.example.com/..."""
+    behind_proxy = TestClient(create_app(settings), base_url="http://10.0.0.2:8000")
+    params = sms("STOP")
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(BASE_URL + INBOUND, params)
+    answer = behind_proxy.post(INBOUND, data=params, headers={"X-Twilio-Signature": signature})
+    assert answer.status_code == 200 and len(withdrawals(database_url, anna.id)) == 1

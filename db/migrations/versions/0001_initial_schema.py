@@ -67,6 +67,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_client')),
     sa.UniqueConstraint('salon_id', 'ref', name=op.f('uq_client_salon_id_ref'))
     )
+    op.create_table('retention_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('salon_id', sa.Integer(), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('cutoff', sa.DateTime(), nullable=False),
+    sa.Column('anonymised', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['salon_id'], ['salon.id'], name=op.f('fk_retention_run_salon_id_salon')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_retention_run')),
+    sa.UniqueConstraint('salon_id', 'due_at', name=op.f('uq_retention_run_salon_id_due_at'))
+    )
     op.create_table('staff',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('salon_id', sa.Integer(), nullable=False),
@@ -75,6 +87,7 @@ def upgrade() -> None:
     sa.Column('pin_hash', sa.String(length=255), nullable=True),
     sa.Column('failed_pins', sa.Integer(), nullable=False),
     sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('lockouts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['salon_id'], ['salon.id'], name=op.f('fk_staff_salon_id_salon')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff')),
@@ -104,11 +117,14 @@ def upgrade() -> None:
     sa.Column('email_text', sa.Text(), nullable=True),
     sa.Column('window_months', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('kind', sa.String(length=16), server_default='marketing', nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('queued_at', sa.DateTime(), nullable=True),
     sa.Column('planned_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('pause_reason', sa.String(length=200), nullable=True),
+    sa.CheckConstraint("kind IN ('marketing', 'transactional')", name=op.f('ck_campaign_kind')),
     sa.CheckConstraint("status IN ('draft', 'queued', 'sending', 'paused', 'cancelled', 'done')", name=op.f('ck_campaign_status')),
     sa.CheckConstraint('window_months BETWEEN 1 AND 36', name=op.f('ck_campaign_window_months')),
     sa.ForeignKeyConstraint(['created_by'], ['staff.id'], name=op.f('fk_campaign_created_by_staff')),
@@ -117,6 +133,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_salon_id'), ['salon_id'], unique=False)
+
+    op.create_table('inbound_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('salon_id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=True),
+    sa.Column('from_address', sa.String(length=20), nullable=True),
+    sa.Column('to_address', sa.String(length=20), nullable=True),
+    sa.Column('body', sa.Text(), nullable=True),
+    sa.Column('provider_id', sa.String(length=64), nullable=False),
+    sa.Column('keyword', sa.String(length=16), nullable=True),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('handled_by', sa.Integer(), nullable=True),
+    sa.Column('handled_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_inbound_message_client_id_client')),
+    sa.ForeignKeyConstraint(['handled_by'], ['staff.id'], name=op.f('fk_inbound_message_handled_by_staff')),
+    sa.ForeignKeyConstraint(['salon_id'], ['salon.id'], name=op.f('fk_inbound_message_salon_id_salon')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_message')),
+    sa.UniqueConstraint('provider_id', name=op.f('uq_inbound_message_provider_id'))
+    )
+    with op.batch_alter_table('inbound_message', schema=None) as batch_op:
+        batch_op.create_index('ix_inbound_message_salon_received', ['salon_id', 'received_at'], unique=False)
 
     op.create_table('visit',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -137,6 +174,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('salon_id', sa.Integer(), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=32), nullable=True),
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('client_id', sa.Integer(), nullable=True),
     sa.Column('campaign_id', sa.Integer(), nullable=True),
@@ -197,8 +235,9 @@ def upgrade() -> None:
     sa.Column('claimed_at', sa.DateTime(), nullable=True),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("channel IN ('sms', 'email')", name=op.f('ck_delivery_channel')),
-    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'delivered', 'failed', 'skipped', 'unknown')", name=op.f('ck_delivery_status')),
+    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'delivered', 'failed', 'skipped', 'unknown', 'cancelled')", name=op.f('ck_delivery_status')),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], name=op.f('fk_delivery_campaign_id_campaign')),
     sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_delivery_client_id_client')),
     sa.ForeignKeyConstraint(['salon_id'], ['salon.id'], name=op.f('fk_delivery_salon_id_salon')),
@@ -208,6 +247,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.create_index('ix_delivery_campaign_status', ['campaign_id', 'status'], unique=False)
+        batch_op.create_index('ix_delivery_provider_id', ['provider_id'], unique=False)
 
     op.create_table('exclusion',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -237,6 +277,7 @@ def downgrade() -> None:
 
     op.drop_table('exclusion')
     with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_provider_id')
         batch_op.drop_index('ix_delivery_campaign_status')
 
     op.drop_table('delivery')
@@ -252,6 +293,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_visit_client_visited')
 
     op.drop_table('visit')
+    with op.batch_alter_table('inbound_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbound_message_salon_received')
+
+    op.drop_table('inbound_message')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_salon_id'))
 
@@ -261,6 +306,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_staff_salon_id'))
 
     op.drop_table('staff')
+    op.drop_table('retention_run')
     op.drop_table('client')
     op.drop_table('salon')
     # ### end Alembic commands ###
