@@ -457,15 +457,97 @@ def campaign_status(
 ) -> None:
     """Counts of deliveries by state."""
     from db.campaigns import get_campaign, status_report
+    from dispatcher.control import progress
 
     with session() as s:
-        report = status_report(s, get_campaign(s, campaign_id))
+        campaign = get_campaign(s, campaign_id)
+        report = status_report(s, campaign)
+        report["progress"] = progress(s, campaign)
     if as_json:
         emit_json(report)
         return
     typer.echo(f"campaign {report['campaign']} ({report['name']}): {report['status']}")
     for state, count in sorted(report["deliveries"].items()):
         typer.echo(f"  {state}: {count}")
+    _echo_progress(report["progress"])
+
+
+def _echo_progress(done: dict[str, Any]) -> None:
+    eta = f", about {done['eta_seconds']} s left" if done["eta_seconds"] is not None else ""
+    typer.echo(
+        f"  progress: {done['done']}/{done['total']} ({done['percent']}%), "
+        f"{done['rate_per_second']}/s{eta}"
+    )
+    if done["unknown"]:
+        typer.echo(f"  in doubt: {done['unknown']} (settled with the provider, or by you)")
+    if done["pause_reason"]:
+        typer.echo(f"  paused: {done['pause_reason']}")
+
+
+def _control(campaign_id: int, action: Callable[[Session, int], Any], *, enqueue: bool) -> Any:
+    """Run a dispatcher control action, then (for resume/retry) put the work back on the queue."""
+    from dispatcher.control import ControlError
+
+    try:
+        with session() as s:
+            result = action(s, campaign_id)
+    except ControlError as exc:
+        fail(str(exc))
+    if enqueue:
+        _run(campaign_id, wait=False)
+    return result
+
+
+@campaign_app.command("pause")
+def campaign_pause(campaign_id: Annotated[int, typer.Argument()]) -> None:
+    """Pause a sending campaign: nothing new is handed to the provider until resume."""
+    from dispatcher.control import pause
+
+    _control(campaign_id, pause, enqueue=False)
+    typer.echo(f"campaign {campaign_id} paused")
+
+
+@campaign_app.command("resume")
+def campaign_resume(campaign_id: Annotated[int, typer.Argument()]) -> None:
+    """Resume a paused campaign where it stopped."""
+    from dispatcher.control import resume
+
+    _control(campaign_id, resume, enqueue=True)
+    typer.echo(f"campaign {campaign_id} resumed")
+
+
+@campaign_app.command("cancel")
+def campaign_cancel(campaign_id: Annotated[int, typer.Argument()]) -> None:
+    """Cancel a campaign: deliveries not yet sent end as cancelled."""
+    from dispatcher.control import cancel
+
+    count = _control(campaign_id, cancel, enqueue=False)
+    typer.echo(f"campaign {campaign_id} cancelled ({count} deliveries not sent)")
+
+
+@campaign_app.command("retry-failed")
+def campaign_retry_failed(campaign_id: Annotated[int, typer.Argument()]) -> None:
+    """Send again the deliveries that failed for a passing cause (provider down, set-up)."""
+    from dispatcher.control import retry_failed
+
+    count = _control(campaign_id, retry_failed, enqueue=True)
+    typer.echo(f"campaign {campaign_id}: {count} deliveries queued again")
+
+
+@campaign_app.command("resolve-unknown")
+def campaign_resolve_unknown(
+    campaign_id: Annotated[int, typer.Argument()],
+    sent: Annotated[
+        bool, typer.Option("--sent/--resend", help="Record them as sent, or send them again")
+    ],
+) -> None:
+    """Decide deliveries the provider could not settle (SMTP): sent, or send again."""
+    from dispatcher.control import resolve_unknown
+
+    count = _control(
+        campaign_id, lambda s, cid: resolve_unknown(s, cid, sent=sent), enqueue=not sent
+    )
+    typer.echo(f"campaign {campaign_id}: {count} deliveries resolved")
 
 
 # -- one client, consent ----------------------------------------------------------------------
@@ -591,6 +673,7 @@ def scheduler(
             "database_url": settings().database_url,
             "batch_size": settings().batch_size,
             "stale_after": _dt.timedelta(seconds=2 * sweep_seconds),
+            "lease": _dt.timedelta(seconds=settings().claim_timeout),
         },
         max_instances=1,
         coalesce=True,

@@ -13,6 +13,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "salonpost-development-secret-change-me"
+DEVELOPMENT_PIN_PEPPER = "salonpost-development-pepper-change-me"
 
 
 class Settings(BaseSettings):
@@ -25,8 +26,8 @@ class Settings(BaseSettings):
     outbox_dir: str = "./outbox"
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEVELOPMENT_SECRET
-    sms_backend: Literal["outbox", "twilio"] = "outbox"
-    email_backend: Literal["outbox", "smtp"] = "outbox"
+    sms_backend: Literal["outbox", "twilio", "fake"] = "outbox"
+    email_backend: Literal["outbox", "smtp", "fake"] = "outbox"
     # Twilio (SMS_BACKEND=twilio).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -38,10 +39,33 @@ class Settings(BaseSettings):
     email_from: str = "Salonpost <no-reply@salonpost.invalid>"
     # Deliveries per batch message on the queue.
     batch_size: int = 500
+    # Dispatcher (see dispatcher/): deliveries claimed per database round trip; seconds after
+    # which a claim is presumed lost (its worker never hands off after half of it).
+    claim_chunk: int = 50
+    claim_timeout: float = 300.0
+    # Transient failures: exponential backoff per delivery, then failed ("retry-failed").
+    retry_min_backoff_ms: int = 2_000
+    retry_max_backoff_ms: int = 300_000
+    max_attempts: int = 10
+    # SMS pacing per sender: Twilio's messages per second for the sender type; an explicit
+    # rate overrides it (and paces the outbox and fake backends too).
+    sms_sender_type: Literal["long_code", "toll_free", "short_code"] = "long_code"
+    sms_messages_per_second: float | None = None
+    # Marketing SMS wait out each salon's quiet hours (Salon.quiet_start/quiet_end).
+    quiet_hours: bool = True
+    # SMTP: connections at once per SMTP host, over every worker.
+    smtp_concurrency: int = 4
+    # The fake provider (tests, benchmark): a log of accepted message keys, injected faults
+    # like "5xx=0.5,429=0.02,retry_after=0.5,die_after_accept=0.001".
+    fake_provider_log: str | None = None
+    fake_provider_faults: str = ""
     # Language of CLI messages for staff: "de" or "en".
     language: Literal["de", "en"] = "en"
     # Addresses of reverse proxies whose X-Forwarded-* headers are trusted.
     trusted_proxies: list[str] = []
+    # Mixed into every staff PIN hash and kept outside the database, so a copy of the database
+    # alone is not enough to guess 4-6 digit PINs (G4).
+    pin_pepper: str = DEVELOPMENT_PIN_PEPPER
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -51,6 +75,16 @@ class Settings(BaseSettings):
                 "outside development"
             )
         return self
+
+    def checked_pin_pepper(self) -> str:
+        """The pepper, refused at its default outside development (checked where PINs are used,
+        so that settings without staff PINs, like the worker's, still start)."""
+        if self.environment != "development" and self.pin_pepper == DEVELOPMENT_PIN_PEPPER:
+            raise ValueError(
+                "SALONPOST_PIN_PEPPER is still the development default; set a long random value "
+                "outside development"
+            )
+        return self.pin_pepper
 
     @property
     def embedded(self) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Client, Delivery, Salon, utcnow
+from db.models import Client, Salon
 
 PERSONAL_FIELDS = [
     "first_name",
@@ -44,15 +44,14 @@ def get_client(session: Session, salon: Salon, ref: str) -> Client:
     return client
 
 
-def forget_client(session: Session, client: Client) -> None:
-    """Anonymise a client's personal data; visits and delivery counts stay for the reports."""
-    for name in PERSONAL_FIELDS:
-        setattr(client, name, None)
-    client.ref = f"forgotten-{client.id}"
-    client.anonymised_at = utcnow()
-    session.execute(
-        update(Delivery).where(Delivery.client_id == client.id).values(address=None, body=None)
-    )
+def forget_client(session: Session, client: Client, *, secret_key: str | None = None) -> None:
+    """Anonymise a client's personal data; visits and delivery counts stay for the reports.
+
+    See :func:`db.forget.anonymise`; staff use :func:`db.rights.forget` (PIN, access log).
+    """
+    from db.forget import anonymise
+
+    anonymise(session, client, secret_key=secret_key)
 
 
 def client_document(session: Session, client: Client) -> dict[str, Any]:

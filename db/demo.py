@@ -181,7 +181,14 @@ def seed_demo(settings: Settings, clients: int) -> tuple[str, int]:
     gate_on = (now - dt.timedelta(days=540)).date()
     clients_csv, visits_csv, profiles = generate(clients, now=now, gate_on=gate_on)
     with session_scope(settings.database_url) as session:
-        salon = Salon(slug=_unique_slug(session), name="Salon Haarmonie", gate_on=gate_on)
+        # No quiet hours: the demo shows a campaign sent at any hour of the day.
+        salon = Salon(
+            slug=_unique_slug(session),
+            name="Salon Haarmonie",
+            gate_on=gate_on,
+            quiet_start="00:00",
+            quiet_end="00:00",
+        )
         session.add(salon)
         session.flush()
         import_clients(session, salon, clients_csv)

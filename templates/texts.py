@@ -35,6 +35,62 @@ TEXTS: dict[str, tuple[str, str]] = {
     "finished": ("Campaign {id}: {status}.", "Kampagne {id}: {status}."),
     "not_found": ("Not found: {what}", "Nicht gefunden: {what}"),
     "bad_option": ("Invalid option: {what}", "Ungültige Angabe: {what}"),
+    "staff_added": ("Staff member {name} added.", "Mitarbeiter/in {name} angelegt."),
+    "staff_needed": (
+        "This needs a staff member: --staff NAME (the PIN is asked for, or --pin / "
+        "SALONPOST_STAFF_PIN).",
+        "Dafür braucht es eine/n Mitarbeiter/in: --staff NAME (die PIN wird abgefragt, oder "
+        "--pin / SALONPOST_STAFF_PIN).",
+    ),
+    "pin_without_staff": ("--pin needs --staff NAME.", "--pin braucht --staff NAME."),
+    "pin_needed": (
+        "The PIN is missing: give --pin or SALONPOST_STAFF_PIN.",
+        "Die PIN fehlt: --pin oder SALONPOST_STAFF_PIN angeben.",
+    ),
+    "pin_bad": (
+        "Invalid PIN: {what}. A PIN is 4 to 6 digits.",
+        "Ungültige PIN: {what}. Eine PIN hat 4 bis 6 Ziffern.",
+    ),
+    "pin_refused": (
+        "Unknown staff member or wrong PIN.",
+        "Unbekannte/r Mitarbeiter/in oder falsche PIN.",
+    ),
+    "pin_locked": (
+        "Too many wrong PINs: locked until {until}.",
+        "Zu viele falsche PINs: gesperrt bis {until}.",
+    ),
+    "client_created": ("Client {ref} created.", "Kunde/Kundin {ref} angelegt."),
+    "client_refused": ("The client was not created: {what}", "Nicht angelegt: {what}"),
+    "client_forgotten": (
+        "Client {ref} is forgotten: personal data removed, visits and counts kept.",
+        "Kunde/Kundin {ref} ist vergessen: persönliche Daten gelöscht, Besuche und Zahlen bleiben.",
+    ),
+    "already_forgotten": (
+        "This client is forgotten already.",
+        "Diese/r Kunde/in ist schon vergessen.",
+    ),
+    "no_reminders_set": (
+        "Client {ref}: no reminders {state}.",
+        "Kunde/Kundin {ref}: keine Erinnerungen {state}.",
+    ),
+    "message_sent": ("Message {kind} to {ref}: {status}.", "Nachricht {kind} an {ref}: {status}."),
+    "message_skipped": (
+        "Message {kind} to {ref} not sent ({rule}: {why}).",
+        "Nachricht {kind} an {ref} nicht gesendet ({rule}: {why}).",
+    ),
+    "message_refused": (
+        "The message was not sent: {what}",
+        "Die Nachricht wurde nicht gesendet: {what}",
+    ),
+    "retention_set": (
+        "Salon {slug}: automatic forgetting {state}.",
+        "Salon {slug}: automatisches Vergessen {state}.",
+    ),
+    "retention_ran": (
+        "Salon {salon}, night {night}: {count} clients anonymised{again}.",
+        "Salon {salon}, Nacht {night}: {count} Kunden anonymisiert{again}.",
+    ),
+    "retention_nothing": ("No retention run is due.", "Kein Vergessen-Lauf ist fällig."),
     "consent_recorded": (
         "Consent recorded: {channel} {action} ({source}).",
         "Einwilligung protokolliert: {channel} {action} ({source}).",

@@ -1,0 +1,101 @@
+"""The access log (G4): every read or change of client data and every campaign action.
+
+One row per action: who (a staff member, or ``actor`` "operator"/"retention" when none), what
+(``action``), which client or campaign, when. ``detail`` never holds personal data: counts,
+channels and option values only, so the log itself needs no forgetting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import AccessLog, Client, Staff, utcnow
+from db.staff import Actor
+
+ACTIONS = (
+    "client.create",
+    "client.show",
+    "client.export",
+    "client.forget",
+    "client.no_reminders",
+    "consent.record",
+    "clients.import",
+    "visits.import",
+    "campaign.create",
+    "campaign.validate",
+    "campaign.audience",
+    "campaign.queue",
+    "campaign.pause",
+    "campaign.cancel",
+    "message.send",
+    "salon.retention",
+    "staff.add",
+)
+
+
+def log_access(
+    session: Session,
+    salon_id: int,
+    actor: Actor,
+    action: str,
+    *,
+    client_id: int | None = None,
+    campaign_id: int | None = None,
+    detail: str | None = None,
+    at: dt.datetime | None = None,
+) -> AccessLog:
+    """Append one access-log row in the caller's transaction (so it commits with the action)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown access-log action {action!r}")
+    row = AccessLog(
+        salon_id=salon_id,
+        staff_id=actor.staff_id,
+        actor=actor.label,
+        action=action,
+        client_id=client_id,
+        campaign_id=campaign_id,
+        detail=detail[:500] if detail else None,
+        at=at or utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def access_entries(
+    session: Session,
+    salon_id: int,
+    *,
+    staff_name: str | None = None,
+    client_ref: str | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """The salon's access log, newest first, as plain data (staff name and client ref)."""
+    query = (
+        select(AccessLog, Staff.name, Client.ref)
+        .outerjoin(Staff, Staff.id == AccessLog.staff_id)
+        .outerjoin(Client, Client.id == AccessLog.client_id)
+        .where(AccessLog.salon_id == salon_id)
+        .order_by(AccessLog.at.desc(), AccessLog.id.desc())
+        .limit(limit)
+    )
+    if staff_name is not None:
+        query = query.where(Staff.name == staff_name)
+    if client_ref is not None:
+        query = query.where(Client.ref == client_ref)
+    return [_entry(row, name, ref) for row, name, ref in session.execute(query)]
+
+
+def _entry(row: AccessLog, staff_name: str | None, client_ref: str | None) -> dict[str, Any]:
+    return {
+        "at": row.at.isoformat(),
+        "staff": staff_name or row.actor,
+        "action": row.action,
+        "client": client_ref,
+        "campaign": row.campaign_id,
+        "detail": row.detail,
+    }

@@ -1,0 +1,186 @@
+"""Forgetting a client (G1), on request or by the retention run (G2). Irreversible.
+
+What goes: name, phone, email, birth date, notes, guardian data and the client ref (replaced by
+``forgotten-<id>``); in past deliveries the address, the body as sent, the provider's message id
+and the provider's error text (they can all lead back to the person); in consent events the
+evidence text and the provider's message id. What stays: the client row (``anonymised_at`` set),
+visits with their amounts, consent actions with channel, source and time, deliveries with status
+and error code, exclusions, the access log. So every report adds up to the same totals after.
+
+Suppressions (R9) keep only a keyed hash of an address once no live client of the salon carries
+it: ``hash:`` + HMAC-SHA256(secret key, "channel:address"). Suppressions are kept in clear while
+some client carries the address because the gate compares addresses in SQL; when an address
+turns up again (a new or re-imported client), :func:`restore_suppressions` puts it back in clear,
+so the new client is still suppressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from db.clients import PERSONAL_FIELDS
+from db.models import Client, ConsentEvent, Delivery, Suppression, utcnow
+
+HASH_PREFIX = "hash:"
+
+
+class AlreadyForgotten(ValueError):
+    """The client was forgotten before; there is nothing left to forget."""
+
+
+def suppression_key(secret_key: str, channel: str, address: str) -> str:
+    """The keyed hash a suppression keeps once the address is forgotten."""
+    digest = hmac.new(secret_key.encode(), f"{channel}:{address}".encode(), hashlib.sha256)
+    return HASH_PREFIX + digest.hexdigest()
+
+
+def _pairs(*found: tuple[str, str | None]) -> set[tuple[str, str]]:
+    return {(channel, address) for channel, address in found if address}
+
+
+def client_addresses(client: Client) -> set[tuple[str, str]]:
+    return _pairs(
+        ("sms", client.phone_e164),
+        ("sms", client.guardian_phone_e164),
+        ("email", client.email_normalized),
+        ("email", client.guardian_email_normalized),
+    )
+
+
+def _delivery_addresses(session: Session, client_id: int) -> set[tuple[str, str]]:
+    rows = session.execute(
+        select(Delivery.channel, Delivery.address)
+        .where(Delivery.client_id == client_id, Delivery.address.is_not(None))
+        .distinct()
+    )
+    return _pairs(*((channel, address) for channel, address in rows))
+
+
+def _live_addresses(session: Session, salon_id: int, exclude_client: int) -> set[tuple[str, str]]:
+    rows = session.execute(
+        select(
+            Client.phone_e164,
+            Client.guardian_phone_e164,
+            Client.email_normalized,
+            Client.guardian_email_normalized,
+        ).where(
+            Client.salon_id == salon_id,
+            Client.anonymised_at.is_(None),
+            Client.id != exclude_client,
+        )
+    )
+    found: set[tuple[str, str]] = set()
+    for phone, guardian_phone, email, guardian_email in rows:
+        found |= _pairs(("sms", phone), ("sms", guardian_phone))
+        found |= _pairs(("email", email), ("email", guardian_email))
+    return found
+
+
+def hash_suppressions(
+    session: Session, salon_id: int, addresses: Iterable[tuple[str, str]], *, secret_key: str
+) -> int:
+    """Replace suppressed ``addresses`` by their keyed hash; the number of rows changed."""
+    changed = 0
+    for channel, address in addresses:
+        row = session.scalar(
+            select(Suppression).where(
+                Suppression.salon_id == salon_id,
+                Suppression.channel == channel,
+                Suppression.address == address,
+            )
+        )
+        if row is None:
+            continue
+        key = suppression_key(secret_key, channel, address)
+        if _suppression_exists(session, salon_id, channel, key):
+            session.delete(row)
+        else:
+            row.address = key
+        changed += 1
+    session.flush()
+    return changed
+
+
+def _suppression_exists(session: Session, salon_id: int, channel: str, address: str) -> bool:
+    found = session.scalar(
+        select(Suppression.id).where(
+            Suppression.salon_id == salon_id,
+            Suppression.channel == channel,
+            Suppression.address == address,
+        )
+    )
+    return found is not None
+
+
+def anonymise(
+    session: Session, client: Client, *, secret_key: str | None, now: dt.datetime | None = None
+) -> None:
+    """Forget ``client`` in the caller's transaction (see the module docstring for what goes).
+
+    Without ``secret_key`` suppressions are left as they are (the demo's shortcut).
+    """
+    if client.anonymised_at is not None:
+        raise AlreadyForgotten(f"client {client.id} is forgotten already")
+    addresses = client_addresses(client) | _delivery_addresses(session, client.id)
+    for name in PERSONAL_FIELDS:
+        setattr(client, name, None)
+    client.ref = f"forgotten-{client.id}"
+    client.anonymised_at = now or utcnow()
+    session.execute(
+        update(Delivery)
+        .where(Delivery.client_id == client.id)
+        .values(address=None, body=None, provider_id=None, error=None)
+    )
+    session.execute(
+        update(ConsentEvent)
+        .where(ConsentEvent.client_id == client.id)
+        .values(evidence=None, dedupe_key=None)
+    )
+    session.flush()
+    if secret_key is not None:
+        still_used = _live_addresses(session, client.salon_id, client.id)
+        hash_suppressions(session, client.salon_id, addresses - still_used, secret_key=secret_key)
+
+
+def restore_suppressions(session: Session, salon_id: int, *, secret_key: str) -> int:
+    """Put hashed suppressions back in clear for addresses a live client carries again (R9)."""
+    hashed = session.execute(
+        select(Suppression.id, Suppression.channel, Suppression.address).where(
+            Suppression.salon_id == salon_id, Suppression.address.startswith(HASH_PREFIX)
+        )
+    ).all()
+    if not hashed:
+        return 0
+    keys = {
+        suppression_key(secret_key, channel, address): (channel, address)
+        for channel, address in _live_addresses(session, salon_id, exclude_client=-1)
+    }
+    restored = 0
+    for row_id, channel, key in hashed:
+        match = keys.get(key)
+        if match is None or match[0] != channel:
+            continue
+        if _suppression_exists(session, salon_id, channel, match[1]):
+            session.execute(delete(Suppression).where(Suppression.id == row_id))
+        else:
+            session.execute(
+                update(Suppression).where(Suppression.id == row_id).values(address=match[1])
+            )
+        restored += 1
+    return restored
+
+
+__all__ = [
+    "HASH_PREFIX",
+    "AlreadyForgotten",
+    "anonymise",
+    "hash_suppressions",
+    "restore_suppressions",
+    "suppression_key",
+]
