@@ -26,7 +26,11 @@ from templates.texts import text
 
 StaffName = Annotated[
     str | None,
-    typer.Option("--staff", envvar="SALONPOST_STAFF", help="Acting staff member (name)"),
+    typer.Option(
+        "--staff",
+        envvar="SALONPOST_STAFF",
+        help="Your staff PIN, or your name together with --pin",
+    ),
 ]
 StaffPin = Annotated[
     str | None,
@@ -84,11 +88,14 @@ def actor_for(salon_id: int, staff: str | None, pin: str | None, *, required: bo
         if required:
             _fail("staff_needed")
         return Actor(salon_id=salon_id, name=OPERATOR.name)
-    from db.staff import sign_in
+    from db.staff import is_pin, sign_in
 
+    name: str | None = staff
+    if pin is None and is_pin(staff):
+        name, pin = None, staff  # `--staff PIN`: the PIN alone says who acts
     secret = _ask_pin(pin)
     try:
-        return sign_in(get_settings().database_url, salon_id, staff, secret, pepper=_pepper())
+        return sign_in(get_settings().database_url, salon_id, name, secret, pepper=_pepper())
     except BadPin as exc:
         _fail("pin_bad", what=exc)
     except PinRefused as exc:

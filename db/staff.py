@@ -113,13 +113,60 @@ def add_staff(
     """A new staff member with a PIN; the caller commits."""
     if not name.strip():
         raise StaffError("a staff member needs a name")
+    if _PIN.fullmatch(name.strip()):
+        raise StaffError("a staff member's name cannot be a number: it would read as a PIN")
     pin_hash = hash_pin(pin, pepper=pepper)
     if find_staff(session, salon.id, name) is not None:
         raise StaffExists(f"a staff member {name!r} exists already")
+    if _holder_of(session, salon.id, pin, pepper=pepper) is not None:
+        # `--staff PIN` identifies the staff member by the PIN alone, so PINs are unique per salon.
+        raise StaffError("another staff member of this salon has that PIN; choose another")
     staff = Staff(salon_id=salon.id, name=name.strip(), role=role, pin_hash=pin_hash)
     session.add(staff)
     session.flush()
     return staff
+
+
+def is_pin(value: str) -> bool:
+    return _PIN.fullmatch(value.strip()) is not None
+
+
+def _holder_of(session: Session, salon_id: int, pin: str, *, pepper: str) -> Staff | None:
+    staff = session.scalars(select(Staff).where(Staff.salon_id == salon_id).order_by(Staff.id))
+    return next((s for s in staff if pin_matches(s.pin_hash, pin, pepper=pepper)), None)
+
+
+def authenticate_by_pin(
+    session: Session, salon_id: int, pin: str, *, pepper: str, now: dt.datetime | None = None
+) -> Actor:
+    """The staff member whose PIN this is (``--staff PIN``), or :class:`PinRefused`.
+
+    A wrong PIN cannot be pinned on one person, so it counts against every staff member of the
+    salon who is not locked yet: guessing through the PIN space is throttled salon-wide, which
+    is the online limit that makes short PINs defensible.
+    """
+    check_pin_format(pin)
+    now = now or utcnow()
+    staff = list(
+        session.scalars(
+            select(Staff).where(Staff.salon_id == salon_id).order_by(Staff.id).with_for_update()
+        )
+    )
+    holder = next((s for s in staff if pin_matches(s.pin_hash, pin, pepper=pepper)), None)
+    if holder is not None:
+        return _checked(holder, pin, pepper=pepper, now=now)
+    for member in staff:
+        check_pin(member, pin, pepper=pepper, now=now)
+    log.warning("salon %s: PIN matched no staff member", salon_id)
+    raise PinRefused("unknown staff member or wrong PIN")
+
+
+def _checked(staff: Staff, pin: str, *, pepper: str, now: dt.datetime) -> Actor:
+    outcome = check_pin(staff, pin, pepper=pepper, now=now)
+    if outcome is PinCheck.LOCKED:
+        log.warning("salon %s staff %s: PIN refused (locked)", staff.salon_id, staff.id)
+        raise PinRefused("too many wrong PINs: locked", locked_until=staff.locked_until)
+    return Actor(salon_id=staff.salon_id, staff_id=staff.id, name=staff.name)
 
 
 def find_staff(session: Session, salon_id: int, name: str) -> Staff | None:
@@ -181,17 +228,20 @@ def authenticate(
 def sign_in(
     database_url: str,
     salon_id: int,
-    name: str,
+    name: str | None,
     pin: str,
     *,
     pepper: str,
     now: dt.datetime | None = None,
 ) -> Actor:
-    """:func:`authenticate` in its own transaction, committed also when the PIN is refused."""
+    """:func:`authenticate` (or :func:`authenticate_by_pin` without a name) in its own
+    transaction, committed also when the PIN is refused."""
     from db.session import session_factory
 
     session = session_factory(database_url)()
     try:
+        if name is None:
+            return authenticate_by_pin(session, salon_id, pin, pepper=pepper, now=now)
         return authenticate(session, salon_id, name, pin, pepper=pepper, now=now)
     finally:
         session.commit()  # the failed-try count must survive the refusal

@@ -184,3 +184,18 @@ def test_no_pin_phone_or_email_reaches_the_logs(
         logged = record.getMessage() + repr(record.args) + repr(record.__dict__.get("exc_text"))
         for secret in secrets:
             assert secret not in logged, (secret, record.name)
+
+
+def test_staff_pin_alone_identifies_the_staff_member(
+    cli: CliRunner, session: Session, salon: Salon, staff: Staff
+) -> None:
+    """The issue's contract: ``--staff PIN``."""
+    run(
+        cli, "client", "create", "N9", "--salon", "anna", "--first-name", "Ida",
+        "--sms-consent", "not-asked", "--email-consent", "not-asked", "--staff", PIN,
+    )  # fmt: skip
+    run(cli, "consent", "record", "N9", "--salon", "anna", "--channel", "sms", "--grant",
+        "--source", "oral", "--staff", PIN)  # fmt: skip
+    assert _log(session) == [("client.create", staff.id), ("consent.record", staff.id)]
+    wrong = run(cli, "client", "show", "N9", "--salon", "anna", "--staff", "9999", ok=False)
+    assert wrong.exit_code != 0

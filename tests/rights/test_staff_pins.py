@@ -9,7 +9,15 @@ from rights_support import PEPPER, PIN
 from sqlalchemy.orm import Session
 
 from db.models import Salon, Staff
-from db.staff import BadPin, PinRefused, StaffExists, add_staff, pin_matches, sign_in
+from db.staff import (
+    BadPin,
+    PinRefused,
+    StaffError,
+    StaffExists,
+    add_staff,
+    pin_matches,
+    sign_in,
+)
 from settings import Settings
 
 T0 = dt.datetime(2025, 3, 1, 10, 0, tzinfo=dt.UTC)
@@ -78,3 +86,34 @@ def test_the_development_pepper_is_refused_outside_development() -> None:
         production.checked_pin_pepper()
     assert Settings(environment="production", secret_key="x" * 40, pin_pepper="p" * 40)
     assert Settings().checked_pin_pepper()  # development: the default is fine
+
+
+def test_the_pin_alone_says_who_acts(database_url: str, session: Session, staff: Staff) -> None:
+    """``--staff PIN``: PINs are unique per salon, so a PIN identifies its staff member."""
+    salon = session.get_one(Salon, staff.salon_id)
+    other = add_staff(session, salon, "Jonas", "24680", pepper=PEPPER)
+    session.commit()
+    assert sign_in(database_url, salon.id, None, "24680", pepper=PEPPER).staff_id == other.id
+    assert sign_in(database_url, salon.id, None, PIN, pepper=PEPPER).staff_id == staff.id
+    with pytest.raises(StaffError, match="has that PIN"):
+        add_staff(session, salon, "Lea", "24680", pepper=PEPPER)
+
+
+def test_wrong_pins_without_a_name_throttle_the_whole_salon(
+    database_url: str, session: Session, staff: Staff
+) -> None:
+    for _ in range(4):
+        with pytest.raises(PinRefused) as refused:
+            sign_in(database_url, staff.salon_id, None, "0000", pepper=PEPPER, now=T0)
+        assert refused.value.locked_until is None
+    with pytest.raises(PinRefused):
+        sign_in(database_url, staff.salon_id, None, "0000", pepper=PEPPER, now=T0)
+    with pytest.raises(PinRefused, match="locked"):
+        sign_in(database_url, staff.salon_id, None, PIN, pepper=PEPPER, now=T0)
+    later = T0 + dt.timedelta(minutes=16)
+    assert sign_in(database_url, staff.salon_id, None, PIN, pepper=PEPPER, now=later).name == "Mia"
+
+
+def test_a_staff_name_cannot_look_like_a_pin(session: Session, salon: Salon) -> None:
+    with pytest.raises(StaffError, match="cannot be a number"):
+        add_staff(session, salon, "1234", "5678", pepper=PEPPER)
