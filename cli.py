@@ -692,6 +692,20 @@ def scheduler(
     jobs.start()
 
 
+@app.command("queues")
+def queues(as_json: JsonOption = False) -> None:
+    """Queues, workers, dead letters, send rates and running campaigns (as the ops page)."""
+    from web.queues import as_lines, snapshot
+
+    with session() as s:
+        document = snapshot(s, settings().redis_url)
+    if as_json:
+        emit_json(document)
+        return
+    for line in as_lines(document):
+        typer.echo(line)
+
+
 def _register_rights_commands() -> None:
     from cli_rights import register
 

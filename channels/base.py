@@ -15,6 +15,7 @@ Failures are raised as the errors in `channels.errors`::
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
@@ -57,6 +58,12 @@ class Channel(ABC):
     @abstractmethod
     def send(self, message: Message) -> Receipt:
         """Deliver `message` or raise a `channels.errors.ChannelError`."""
+
+    def lookup(self, message: Message, *, since: dt.datetime) -> Receipt | None:
+        """Ask the provider whether it accepted `message` since `since`: its receipt, or None
+        when it certainly did not. Raises NotImplementedError when the channel cannot tell
+        (SMTP): the dispatcher then leaves the delivery ``unknown`` for an operator."""
+        raise NotImplementedError(f"the {self.name} channel cannot look messages up")
 
     def close(self) -> None:  # noqa: B027 - a no-op default is the right thing for stateless channels
         """Release connections; the channel may be used again afterwards (it reconnects)."""

@@ -16,6 +16,7 @@ Errors::
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -65,6 +66,14 @@ class OutboxChannel(Channel):
         except OSError as exc:
             raise TransientDeliveryError(f"cannot write outbox file {name}: {exc}") from exc
         return Receipt(provider_id=name, status="sent")
+
+    def lookup(self, message: Message, *, since: dt.datetime) -> Receipt | None:
+        """The file named by the message key exists, or the message was never written."""
+        suffix = ".eml" if message.channel == "email" else ".json"
+        name = file_stem(message.key) + suffix
+        return (
+            Receipt(provider_id=name, status="sent") if (self.directory / name).exists() else None
+        )
 
     def path_for(self, receipt: Receipt) -> Path:
         """Where the message of `receipt` was written."""

@@ -96,6 +96,28 @@ class TwilioSmsChannel(Channel):
             raise self._translate(exc) from exc
         return Receipt(provider_id=str(created.sid), status=str(created.status or "queued"))
 
+    def lookup(self, message: Message, *, since: datetime) -> Receipt | None:
+        """Find `message` among the messages Twilio took for its recipient since `since`.
+
+        Twilio has no idempotency key, so the match is recipient, sender and body (the body
+        carries the client's own unsubscribe link, so it is unique per delivery)."""
+        for found in self.recent(message.to, message.sender or self.from_, since):
+            if found.body == message.body:
+                return Receipt(provider_id=str(found.sid), status=str(found.status or "queued"))
+        return None
+
+    def recent(self, to: str, sender: str | None, since: datetime) -> list[Any]:
+        """Messages to `to` (from `sender`, when set) created since `since`, newest first."""
+        params: dict[str, Any] = {"to": to, "limit": 50}
+        if sender and not sender.startswith("MG"):
+            params["from_"] = sender
+        try:
+            listed = self._client.messages.list(**params)
+        except (TwilioException, requests.RequestException) as exc:
+            raise self._translate(exc) from exc
+        # Why filter here: Twilio's date filters use date_sent, empty while a message is queued.
+        return [m for m in listed if m.date_created is None or m.date_created >= since]
+
     def close(self) -> None:
         session = getattr(self._client.http_client, "session", None)
         if isinstance(session, requests.Session):

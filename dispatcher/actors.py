@@ -1,7 +1,13 @@
-"""The Dramatiq actors: plan a campaign, send a batch, finish a campaign.
+"""The Dramatiq actors: plan a campaign, send a batch, reconcile, finish a campaign.
 
 Actors take ids only and are safe to run twice: the database (claims and unique constraints)
-decides what has been done, not the queue, which may deliver a message more than once.
+decides what has been done, not the queue, which may deliver a message more than once or lose
+it (the sweep re-enqueues what PostgreSQL says is still pending).
+
+Retries: a delivery's own transient failures are retried per delivery (backoff stored in
+``next_attempt_at``; the batch re-enqueues itself with a delay). Dramatiq's Retries middleware
+retries an actor only when the infrastructure failed (PostgreSQL or Redis unreachable), with
+exponential backoff; everything else is a bug to look at and goes to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -9,74 +15,104 @@ from __future__ import annotations
 import logging
 
 import dramatiq
+import redis
+from dramatiq.errors import RateLimitExceeded
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from channels.errors import TransientDeliveryError
 from db.models import Campaign, Delivery, utcnow
 from db.session import session_scope
+from dispatcher.batch_run import run_batch
 from dispatcher.broker import register
+from dispatcher.control import OPEN_STATES
 from dispatcher.planning import pending_batches, plan
+from dispatcher.reconcile import reconcile
 from dispatcher.runtime import get_runtime
-from dispatcher.sending import claim, send_claimed, store_result
 
 log = logging.getLogger("salonpost.dispatcher")
 
-OPEN_STATES = ("pending", "sending")
+INFRASTRUCTURE = (DBAPIError, redis.RedisError, RateLimitExceeded, TransientDeliveryError)
 
 
-def _retry_transient(retries: int, exc: Exception) -> bool:
-    # Only transient provider errors are worth another try; anything else is a bug to look at.
-    return isinstance(exc, TransientDeliveryError) and retries < 10
-
-
-@register
-@dramatiq.actor(queue_name="campaigns", max_retries=5, min_backoff=1_000)
-def plan_campaign(campaign_id: int) -> None:
-    runtime = get_runtime()
-    with session_scope(runtime.database_url) as session:
-        planned = plan(session, campaign_id)
-    with session_scope(runtime.database_url) as session:
-        status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
-        if status != "sending":
-            return
-        batches = list(pending_batches(session, campaign_id, runtime.batch_size))
-    log.info("campaign %s: planned=%s, %d batches", campaign_id, planned, len(batches))
-    for first_id, last_id in batches:
-        send_batch.send(campaign_id, first_id, last_id)
-    finish_campaign.send(campaign_id)
+def _retry_infrastructure(retries: int, exc: BaseException) -> bool:
+    # Only a passing outage is worth another try; the sweep catches what gives up anyway.
+    return isinstance(exc, INFRASTRUCTURE) and retries < 30
 
 
 @register
 @dramatiq.actor(
-    queue_name="sends", retry_when=_retry_transient, min_backoff=2_000, max_backoff=300_000
+    queue_name="campaigns", retry_when=_retry_infrastructure, min_backoff=1_000, max_backoff=60_000
 )
-def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
+def plan_campaign(campaign_id: int) -> None:
+    """Plan a queued campaign, then enqueue the batches of every pending delivery."""
     runtime = get_runtime()
     with session_scope(runtime.database_url) as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None or campaign.status != "sending":
-            return  # paused or cancelled: deliveries stay pending
-        from db.models import Salon
+        planned = plan(session, campaign_id)
+    enqueue_batches(campaign_id)
+    log.info("campaign %s: planned=%s", campaign_id, planned)
 
-        salon = session.get_one(Salon, campaign.salon_id)
-        claimed = claim(session, salon, campaign, first_id, last_id)
-    if claimed:
-        with session_scope(runtime.database_url) as session:
-            campaign = session.get_one(Campaign, campaign_id)
-            result = send_claimed(session, runtime, campaign, claimed)
-            store_result(session, campaign.salon_id, result)
-        if result.retry:
-            raise TransientDeliveryError(
-                f"{result.retry} deliveries of campaign {campaign_id} will be retried",
-                retry_after=result.retry_after,
-            )
+
+def enqueue_batches(campaign_id: int, *, due_only: bool = False) -> int:
+    """One ``send_batch`` per range of pending deliveries of a sending campaign."""
+    runtime = get_runtime()
+    with session_scope(runtime.database_url) as session:
+        status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+        if status != "sending":
+            return 0
+        due_by = utcnow() if due_only else None
+        batches = list(pending_batches(session, campaign_id, runtime.batch_size, due_by=due_by))
+    for first_id, last_id in batches:
+        send_batch.send(campaign_id, first_id, last_id)
     finish_campaign.send(campaign_id)
+    return len(batches)
 
 
 @register
-@dramatiq.actor(queue_name="campaigns", max_retries=3)
+@dramatiq.actor(
+    queue_name="sends",
+    retry_when=_retry_infrastructure,
+    min_backoff=1_000,
+    max_backoff=60_000,
+    time_limit=15 * 60_000,
+)
+def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
+    runtime = get_runtime()
+    outcome = run_batch(runtime, campaign_id, first_id, last_id)
+    if outcome.again_in is not None:
+        # Retries due later, quiet hours or pacing: this batch comes back by itself.
+        delay = int(outcome.again_in * 1000)
+        send_batch.send_with_options(args=(campaign_id, first_id, last_id), delay=delay)
+    elif outcome.stopped is None:
+        finish_campaign.send(campaign_id)
+
+
+@register
+@dramatiq.actor(
+    queue_name="campaigns", retry_when=_retry_infrastructure, min_backoff=1_000, max_backoff=60_000
+)
+def reconcile_campaign(campaign_id: int) -> None:
+    """Settle the campaign's unknown deliveries with the provider; re-send what it never got."""
+    runtime = get_runtime()
+    with session_scope(runtime.database_url) as session:
+        done = reconcile(session, runtime, campaign_id)
+    if done.sent or done.requeued or done.undecided:
+        log.info(
+            "campaign %s reconciled: %d sent, %d to send again, %d for an operator",
+            campaign_id, done.sent, done.requeued, done.undecided,
+        )  # fmt: skip
+    if done.requeued:
+        enqueue_batches(campaign_id)
+    else:
+        finish_campaign.send(campaign_id)
+
+
+@register
+@dramatiq.actor(
+    queue_name="campaigns", retry_when=_retry_infrastructure, min_backoff=1_000, max_backoff=60_000
+)
 def finish_campaign(campaign_id: int) -> None:
-    """Mark a sending campaign done once no delivery is open any more."""
+    """Mark a sending campaign done once no delivery is open (pending, sending or unknown)."""
     runtime = get_runtime()
     with session_scope(runtime.database_url) as session:
         still_open = session.scalar(

@@ -40,3 +40,35 @@ def register(actor: dramatiq.Actor) -> dramatiq.Actor:  # type: ignore[type-arg]
 
 broker = build_broker(get_settings().redis_url)
 dramatiq.set_broker(broker)
+
+
+def dead_letters(redis_url: str, *, namespace: str = "salonpost") -> dict[str, int]:
+    """queue -> messages in its dead-letter set ("<namespace>:<queue>.XQ"), for operators.
+
+    A message lands there when its actor gave up (retries exhausted, or an error not worth a
+    retry); Dramatiq keeps it for a week. Delayed messages share their queue's set."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return {queue: int(client.zcard(f"{namespace}:{queue}.XQ")) for queue in QUEUES}
+    finally:
+        client.close()
+
+
+def queue_depths(redis_url: str, *, namespace: str = "salonpost") -> dict[str, dict[str, int]]:
+    """queue -> {"ready", "delayed", "dead"} message counts."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return {
+            queue: {
+                "ready": int(client.llen(f"{namespace}:{queue}")),
+                "delayed": int(client.llen(f"{namespace}:{queue}.DQ")),
+                "dead": int(client.zcard(f"{namespace}:{queue}.XQ")),
+            }
+            for queue in QUEUES
+        }
+    finally:
+        client.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from sqlalchemy import Integer, String, func, literal, select, update
+from sqlalchemy import Integer, String, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -100,17 +100,33 @@ def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) 
 
 
 def pending_batches(
-    session: Session, campaign_id: int, batch_size: int
+    session: Session,
+    campaign_id: int,
+    batch_size: int,
+    *,
+    due_by: dt.datetime | None = None,
 ) -> Iterator[tuple[int, int]]:
-    """(first id, last id) ranges of the campaign's pending deliveries, ``batch_size`` each."""
-    ids = session.scalars(
-        select(Delivery.id)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == "pending")
-        .order_by(Delivery.id)
-    ).all()
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
-        yield chunk[0], chunk[-1]
+    """(first id, last id) ranges of the campaign's pending deliveries, ``batch_size`` each.
+
+    Computed in the database (row numbers grouped by ``batch_size``), so a million deliveries
+    cost a few thousand result rows, not a million ids in the worker. ``due_by``: only
+    deliveries whose next attempt is due by then (the sweep leaves waiting retries alone)."""
+    conditions = [Delivery.campaign_id == campaign_id, Delivery.status == "pending"]
+    if due_by is not None:
+        conditions.append(
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= due_by)
+        )
+    numbered = (
+        select(Delivery.id, func.row_number().over(order_by=Delivery.id).label("n"))
+        .where(*conditions)
+        .subquery("numbered")
+    )
+    group = (numbered.c.n - 1) // batch_size
+    ranges = (
+        select(func.min(numbered.c.id), func.max(numbered.c.id)).group_by(group).order_by(group)
+    )
+    for first_id, last_id in session.execute(ranges):
+        yield int(first_id), int(last_id)
 
 
 def live_audience(

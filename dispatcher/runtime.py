@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from channels.base import Channel
+from dispatcher.pacing import SENDER_MPS, NoPacing, Pacer, RedisPacer
 from settings import Settings, get_settings
 
 
@@ -23,6 +24,11 @@ def _channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
             default_sender=settings.email_from,
             default_sms_sender=settings.sms_from or "Salonpost",
         )
+    if backend == "fake":
+        from channels.fake import FakeProviderChannel, Faults
+
+        faults = Faults.parse(settings.fake_provider_faults)
+        return lambda: FakeProviderChannel(log_path=settings.fake_provider_log, faults=faults)
     if backend == "smtp":
         from channels.email import SmtpChannel
 
@@ -40,6 +46,29 @@ def _channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
     )
 
 
+def _limits(settings: Settings) -> tuple[dict[str, float], dict[str, int]]:
+    """(messages per second per sender, connections per host) by channel kind."""
+    rates: dict[str, float] = {}
+    if settings.sms_messages_per_second:
+        rates["sms"] = settings.sms_messages_per_second
+    elif settings.sms_backend == "twilio":
+        rates["sms"] = SENDER_MPS[settings.sms_sender_type]
+    concurrency = {"email": settings.smtp_concurrency} if settings.email_backend == "smtp" else {}
+    return rates, concurrency
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Per-delivery backoff for transient failures: min * 2**(attempts-1), capped."""
+
+    min_backoff_ms: int = 2_000
+    max_backoff_ms: int = 300_000
+    max_attempts: int = 10
+
+    def delay_ms(self, attempts: int) -> int:
+        return int(min(self.max_backoff_ms, self.min_backoff_ms * 2 ** max(0, attempts - 1)))
+
+
 @dataclass
 class Runtime:
     database_url: str
@@ -47,16 +76,37 @@ class Runtime:
     secret_key: str
     batch_size: int = 500
     factories: dict[str, Callable[[], Channel]] = field(default_factory=dict)
+    claim_chunk: int = 50
+    claim_timeout: float = 300.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # channel kind -> messages per second per sender / connections at once per provider host
+    rates: dict[str, float] = field(default_factory=dict)
+    concurrency: dict[str, int] = field(default_factory=dict)
+    provider: dict[str, str] = field(default_factory=dict)  # kind -> backend, for limiter keys
+    redis_url: str | None = None
+    quiet_hours: bool = True
+    _pacer: Pacer | None = None
     _local: threading.local = field(default_factory=threading.local)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
+        rates, concurrency = _limits(settings)
         return cls(
             database_url=settings.database_url,
             base_url=settings.base_url,
             secret_key=settings.secret_key,
             batch_size=settings.batch_size,
             factories={kind: _channel_factory(settings, kind) for kind in ("sms", "email")},
+            claim_chunk=settings.claim_chunk,
+            claim_timeout=settings.claim_timeout,
+            retry=RetryPolicy(
+                settings.retry_min_backoff_ms, settings.retry_max_backoff_ms, settings.max_attempts
+            ),
+            rates=rates,
+            concurrency=concurrency,
+            provider={"sms": settings.sms_backend, "email": settings.email_backend},
+            redis_url=settings.redis_url,
+            quiet_hours=settings.quiet_hours,
         )
 
     def channel(self, kind: str) -> Channel:
@@ -64,6 +114,18 @@ class Runtime:
         if kind not in channels:
             channels[kind] = self.factories[kind]()
         return channels[kind]
+
+    @property
+    def pacer(self) -> Pacer:
+        """Rate and concurrency limits shared by every worker (Redis), or none at all."""
+        if self._pacer is None:
+            limited = self.rates or self.concurrency
+            self._pacer = (
+                RedisPacer(self.redis_url, lease=self.claim_timeout)
+                if (limited and self.redis_url)
+                else NoPacing()
+            )
+        return self._pacer
 
 
 _runtime: Runtime | None = None

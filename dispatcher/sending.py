@@ -1,4 +1,8 @@
-"""Sending one batch of a campaign: recheck, claim, render, hand off, record.
+"""Sending pieces shared by campaigns and single messages: recheck, claim, render, record.
+
+Campaign batches are sent by :mod:`dispatcher.batch` (chunked claims, pacing, backoff); this
+module keeps the building blocks it shares with single sends (:mod:`dispatcher.transactional`):
+the gate recheck, the message builder and the one-message outcome (`_outcome`, `store_result`).
 
 Each delivery is claimed in the database (``pending`` -> ``sending``) before the provider call and
 marked after it, so a batch that runs twice sends nothing twice. The gate's client rules are
@@ -11,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +32,30 @@ from templates.sandbox import render
 from web.tokens import UnsubscribeToken, unsubscribe_url
 
 RESULT_COLUMNS = ("status", "provider_id", "error_code", "error", "body", "sent_at", "updated_at")
+
+
+class DeliveryLike(Protocol):
+    """A delivery row or ORM object: what a message is built from."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def recipient(self) -> str: ...
+
+
+class ClientLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def guardian_name(self) -> str | None: ...
 
 
 @dataclass
@@ -90,7 +118,7 @@ def claim(
     return sorted(claimed)
 
 
-def _context(client: Client, recipient: str, salon: Salon, link: str) -> dict[str, object]:
+def _context(client: ClientLike, recipient: str, salon: Salon, link: str) -> dict[str, object]:
     first_name = client.first_name or ""
     if recipient == "guardian" and client.guardian_name:
         first_name = client.guardian_name.split()[0]
@@ -103,7 +131,7 @@ def _context(client: Client, recipient: str, salon: Salon, link: str) -> dict[st
 
 
 def build_message(
-    runtime: Runtime, salon: Salon, campaign: Campaign, delivery: Delivery, client: Client
+    runtime: Runtime, salon: Salon, campaign: Campaign, delivery: DeliveryLike, client: ClientLike
 ) -> Message:
     token = UnsubscribeToken(salon.id, client.id, delivery.channel, campaign.id)
     link = unsubscribe_url(token, base_url=runtime.base_url, secret_key=runtime.secret_key)

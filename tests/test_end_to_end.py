@@ -76,6 +76,7 @@ def _env(tmp_path: Path, database_url: str, redis_url: str | None) -> dict[str, 
         SALONPOST_DATABASE_URL=database_url,
         SALONPOST_OUTBOX_DIR=str(tmp_path / "outbox"),
         SALONPOST_SECRET_KEY=SECRET,
+        SALONPOST_QUIET_HOURS="false",  # the flow must not wait for the morning
         PYTHONPATH=str(ROOT),
     )
     if redis_url:

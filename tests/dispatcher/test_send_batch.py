@@ -49,6 +49,7 @@ def provider(database_url: str) -> CountingChannel:
             base_url="https://salon.example",
             secret_key="test-secret",
             batch_size=2,
+            quiet_hours=False,
             factories={"sms": lambda: channel, "email": lambda: channel},
         )
     )

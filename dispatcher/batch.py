@@ -1,0 +1,389 @@
+"""One batch of a campaign, sent in small chunks: recheck, claim, hand off, record.
+
+Why chunks: a delivery is claimed (``pending`` -> ``sending``) in the database before its
+provider call and recorded after it. Recording each message alone would cost a commit per
+message; recording a whole batch at the end would leave hundreds of claims in doubt when a
+worker dies. A chunk (``claim_chunk``, ~50) is claimed in one transaction and recorded in one
+executemany UPDATE, so a worker killed at any instant leaves at most one chunk of claims, which
+the sweep turns ``unknown`` after the claim lease and the reconciler settles with the provider.
+
+Fencing: every claim carries its ``claimed_at``; results are written only where the row is still
+``sending`` with that same ``claimed_at``, so a worker presumed dead cannot overwrite a later
+decision. A worker never starts a hand-off once half the lease has passed since its claim, so the
+reconciler, which waits for the whole lease, never races a live hand-off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from channels.base import Message
+from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
+from db.models import Campaign, Client, ConsentEvent, Delivery, Salon, Suppression, utcnow
+from dispatcher.runtime import Runtime
+from dispatcher.sending import _recheck, build_message
+from gate.audience import split_code
+from templates.errors import TemplateError
+
+_table: Table = Delivery.__table__  # type: ignore[assignment]
+# Why Core and bind parameters: one statement executed for the whole chunk (executemany,
+# pipelined by psycopg), fenced by the claim it records.
+RECORD = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("b_id"),
+        _table.c.status == "sending",
+        _table.c.claimed_at == bindparam("b_claimed"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        provider_id=bindparam("b_provider_id"),
+        error_code=bindparam("b_error_code"),
+        error=bindparam("b_error"),
+        body=bindparam("b_body"),
+        sent_at=bindparam("b_sent_at"),
+        updated_at=bindparam("b_updated_at"),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        attempts=_table.c.attempts + 1,
+    )
+)
+
+
+@dataclass(frozen=True)
+class ClientView:
+    """The client fields a message needs, from the claim's joined row (no ORM object)."""
+
+    id: int
+    first_name: str | None
+    last_name: str | None
+    guardian_name: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> ClientView:
+        return cls(row.client_id, row.first_name, row.last_name, row.guardian_name)
+
+
+@dataclass
+class Chunk:
+    """Deliveries claimed together; rows carry what rendering needs (delivery and client)."""
+
+    claimed_at: dt.datetime
+    rows: Sequence[Any]
+    started: float = field(default_factory=time.monotonic)  # before the claim: a safe bound
+
+
+@dataclass
+class ChunkResult:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    suppress: list[tuple[str, str, str]] = field(default_factory=list)
+    handed_off: set[int] = field(default_factory=set)
+    sent: int = 0
+    failed: int = 0  # permanent, this chunk
+    # Why the chunk stopped early: "throttled" (429), "paced" (no slot in time), "lease",
+    # "configuration" (the sender is misconfigured: the campaign pauses).
+    stopped: str | None = None
+    detail: str | None = None
+    retry_after: float | None = None  # a 429's Retry-After: the whole batch waits that long
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """The newest consent event and suppression when the gate last checked a range: a claim
+    leaves out every client with anything newer, so a withdrawal stored before the claim
+    always stops the send, without running the whole gate query for every chunk."""
+
+    consent_id: int
+    suppression_id: int
+
+
+def recheck_range(
+    session: Session,
+    salon: Salon,
+    campaign: Campaign,
+    first_id: int,
+    last_id: int,
+    *,
+    channels: Sequence[str],
+    now: dt.datetime,
+) -> Watermark:
+    """Run the gate's client rules for every pending delivery of the range; skip the refused."""
+    watermark = Watermark(
+        session.scalar(select(func.coalesce(func.max(ConsentEvent.id), 0))) or 0,
+        session.scalar(select(func.coalesce(func.max(Suppression.id), 0))) or 0,
+    )
+    rows = session.execute(
+        select(Delivery.id, Delivery.client_id, Delivery.channel).where(
+            Delivery.campaign_id == campaign.id,
+            Delivery.id.between(first_id, last_id),
+            Delivery.status == "pending",
+            Delivery.channel.in_(list(channels)),
+        )
+    ).all()
+    _skip(session, _recheck(session, salon, campaign, rows, now) if rows else {}, now)
+    return watermark
+
+
+def _skip(session: Session, refused: dict[int, str], now: dt.datetime) -> None:
+    for delivery_id, code in refused.items():
+        rule, reason = split_code(code)
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status == "pending")
+            .values(status="skipped", skip_rule=rule, error=reason, updated_at=now)
+        )
+
+
+def claim_chunk(
+    session: Session,
+    salon: Salon,
+    campaign: Campaign,
+    first_id: int,
+    last_id: int,
+    *,
+    limit: int,
+    channels: Sequence[str],
+    now: dt.datetime,
+    watermark: Watermark | None = None,
+) -> Chunk:
+    """Claim up to `limit` due deliveries of the range that pass the gate.
+
+    Without a `watermark` the gate runs on the chunk's candidates; with one (from
+    `recheck_range`), clients with newer consent events or suppressions wait for the next
+    recheck instead."""
+    started = time.monotonic()
+    candidates = _candidates(
+        session, salon, campaign, first_id, last_id, limit, channels, now, watermark
+    )
+    refused: dict[int, str] = {}
+    if watermark is None and candidates:
+        refused = _recheck(session, salon, campaign, candidates, now)
+        _skip(session, refused, now)
+    wanted = [row.id for row in candidates if row.id not in refused]
+    claimed: set[int] = set()
+    if wanted:
+        claimed = set(
+            session.scalars(
+                update(Delivery)
+                .where(Delivery.id.in_(wanted), Delivery.status == "pending")
+                .values(status="sending", claimed_at=now, updated_at=now)
+                .returning(Delivery.id)
+            )
+        )
+    return Chunk(now, [row for row in candidates if row.id in claimed], started)
+
+
+def _candidates(
+    session: Session,
+    salon: Salon,
+    campaign: Campaign,
+    first_id: int,
+    last_id: int,
+    limit: int,
+    channels: Sequence[str],
+    now: dt.datetime,
+    watermark: Watermark | None,
+) -> Sequence[Any]:
+    query = (
+        select(
+            Delivery.id,
+            Delivery.client_id,
+            Delivery.channel,
+            Delivery.address,
+            Delivery.recipient,
+            Delivery.attempts,
+            Client.first_name,
+            Client.last_name,
+            Client.guardian_name,
+        )
+        .join(Client, Client.id == Delivery.client_id)
+        .where(
+            Delivery.campaign_id == campaign.id,
+            Delivery.id.between(first_id, last_id),
+            Delivery.status == "pending",
+            Delivery.channel.in_(list(channels)),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            # Paused or cancelled between two chunks: nothing more is claimed.
+            exists().where(Campaign.id == campaign.id, Campaign.status == "sending"),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if watermark is not None:
+        query = query.where(*_unchanged_since(salon, watermark))
+    if session.get_bind().dialect.name == "postgresql":
+        # Two copies of one batch (the queue is at-least-once) take different rows, not turns.
+        query = query.with_for_update(of=Delivery.__table__, skip_locked=True)
+    return session.execute(query).all()
+
+
+def _unchanged_since(salon: Salon, watermark: Watermark) -> list[ColumnElement[bool]]:
+    newer_consent = exists().where(
+        ConsentEvent.client_id == Delivery.client_id,
+        ConsentEvent.channel == Delivery.channel,
+        ConsentEvent.id > watermark.consent_id,
+    )
+    newer_suppression = exists().where(
+        Suppression.salon_id == salon.id,
+        Suppression.channel == Delivery.channel,
+        Suppression.address == Delivery.address,
+        Suppression.id > watermark.suppression_id,
+    )
+    return [~newer_consent, ~newer_suppression, Client.anonymised_at.is_(None)]
+
+
+def hand_off(
+    runtime: Runtime, salon: Salon, campaign: Campaign, chunk: Chunk, *, deadline: float
+) -> ChunkResult:
+    """Hand every claimed delivery to its channel, paced; stop early when told to."""
+    result = ChunkResult()
+    lease_half = chunk.started + runtime.claim_timeout / 2
+    for row in chunk.rows:
+        if time.monotonic() >= min(lease_half, deadline):
+            result.stopped = "lease"
+            break
+        if not _wait_turn(runtime, salon, row.channel, min(lease_half, deadline)):
+            result.stopped = "paced"
+            break
+        try:
+            message = build_message(runtime, salon, campaign, row, ClientView.of(row))
+        except TemplateError as exc:
+            # Validated before queueing, so this is rare: a broken render fails, never sent.
+            result.records.append(_record(row, chunk, "failed", error_code="R2", error=str(exc)))
+            result.handed_off.add(row.id)
+            result.failed += 1
+            continue
+        _send_one(runtime, salon, row, message, chunk, result)
+        if result.stopped:
+            break
+    return result
+
+
+def pace_key(runtime: Runtime, salon: Salon, channel: str) -> str:
+    sender = (salon.sms_sender if channel == "sms" else salon.email_from) or "default"
+    return f"{runtime.provider.get(channel, channel)}:{sender}"
+
+
+def _wait_turn(runtime: Runtime, salon: Salon, channel: str, until: float) -> bool:
+    rate = runtime.rates.get(channel)
+    if not rate:
+        return True
+    timeout = max(0.0, until - time.monotonic())
+    return runtime.pacer.wait_turn(pace_key(runtime, salon, channel), rate, timeout=timeout)
+
+
+def _send_one(
+    runtime: Runtime, salon: Salon, row: Any, message: Message, chunk: Chunk, result: ChunkResult
+) -> None:
+    now = utcnow()
+    try:
+        receipt = runtime.channel(row.channel).send(message)
+    except TransientDeliveryError as exc:
+        result.handed_off.add(row.id)
+        result.records.append(_transient(runtime, row, chunk, exc, now))
+        if exc.retry_after is not None:
+            # A 429: the sender is throttled, not this address; everybody waits.
+            runtime.pacer.hold(pace_key(runtime, salon, row.channel), exc.retry_after)
+            result.stopped, result.retry_after = "throttled", exc.retry_after
+        return
+    except ConfigurationError as exc:
+        # The sender is misconfigured, not the address: the delivery waits, the campaign pauses.
+        result.stopped, result.detail = "configuration", str(exc)[:200]
+        return
+    except PermanentDeliveryError as exc:
+        result.handed_off.add(row.id)
+        result.records.append(_record(row, chunk, "failed", error_code=exc.code, error=str(exc)))
+        result.failed += 1
+        if exc.suppress and row.address:
+            result.suppress.append((row.channel, row.address, f"provider {exc.code}"))
+        return
+    result.handed_off.add(row.id)
+    result.sent += 1
+    result.records.append(
+        _record(row, chunk, "sent", provider_id=receipt.provider_id, body=message.body, sent_at=now)
+    )
+
+
+def _transient(
+    runtime: Runtime, row: Any, chunk: Chunk, exc: TransientDeliveryError, now: dt.datetime
+) -> dict[str, Any]:
+    if exc.maybe_sent:
+        # The provider may have taken it: never re-send blindly, the reconciler decides.
+        return _record(row, chunk, "unknown", error_code="maybe_sent", error=str(exc))
+    attempts = row.attempts + 1
+    if exc.retry_after is None and attempts >= runtime.retry.max_attempts:
+        return _record(row, chunk, "failed", error_code="transient", error=str(exc))
+    wait_ms = (
+        exc.retry_after * 1000 if exc.retry_after is not None else runtime.retry.delay_ms(attempts)
+    )
+    due = now + dt.timedelta(milliseconds=wait_ms)
+    return _record(
+        row, chunk, "pending", error_code="transient", error=str(exc), next_attempt_at=due
+    )
+
+
+def _record(row: Any, chunk: Chunk, status: str, **values: Any) -> dict[str, Any]:
+    record = {
+        "b_id": row.id,
+        "b_claimed": chunk.claimed_at,
+        "b_status": status,
+        "b_provider_id": None,
+        "b_error_code": None,
+        "b_error": None,
+        "b_body": None,
+        "b_sent_at": None,
+        "b_updated_at": utcnow(),
+        "b_next_attempt_at": None,
+    }
+    record.update({f"b_{key}": value for key, value in values.items()})
+    if record["b_error"]:
+        record["b_error"] = str(record["b_error"])[:500]
+    return record
+
+
+def record_chunk(session: Session, salon_id: int, chunk: Chunk, result: ChunkResult) -> None:
+    """Store the outcomes, give back the claims never handed off, suppress refused addresses.
+
+    Why no fsync wait here (PostgreSQL): if this commit is lost in a database crash, the rows
+    are still claimed and the reconciler settles them with the provider. The claim itself
+    is committed durably: losing it could send a message twice."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    if result.records:
+        session.execute(RECORD, result.records)
+    unsent = [row.id for row in chunk.rows if row.id not in result.handed_off]
+    if unsent:
+        session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(unsent),
+                Delivery.status == "sending",
+                Delivery.claimed_at == chunk.claimed_at,
+            )
+            .values(status="pending", claimed_at=None)
+        )
+    if result.suppress:
+        module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        rows = [
+            {"salon_id": salon_id, "channel": ch, "address": addr, "reason": why,
+             "created_at": utcnow()}
+            for ch, addr, why in result.suppress
+        ]  # fmt: skip
+        session.execute(module.insert(Suppression).values(rows).on_conflict_do_nothing())

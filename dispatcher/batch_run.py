@@ -1,0 +1,165 @@
+"""One batch message: its id range is sent chunk after chunk until nothing is due.
+
+A pass rechecks the gate for the whole range once (see `dispatcher.batch.Watermark`), then
+claims, hands off and records chunk by chunk. It stops when the campaign is paused or
+cancelled, when the provider throttles (429) or the limiter has no slot in time, or after
+`max_seconds` (the thread goes back to the pool); `BatchOutcome.again_in` tells the actor when
+to send the batch message again: when the next retry is due or the quiet hours end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from db.models import Campaign, Delivery, Salon, utcnow
+from db.session import session_scope
+from dispatcher.batch import Chunk, ChunkResult, claim_chunk, hand_off, recheck_range, record_chunk
+from dispatcher.control import after_chunk
+from dispatcher.pacing import quiet_until
+from dispatcher.runtime import Runtime
+
+
+@dataclass
+class BatchOutcome:
+    sent: int = 0
+    failed: int = 0
+    chunks: int = 0
+    # Seconds until this batch should run again (retries due, quiet hours, pacing); None: done.
+    again_in: float | None = None
+    stopped: str | None = None
+
+
+def run_batch(
+    runtime: Runtime, campaign_id: int, first_id: int, last_id: int, *, max_seconds: float = 60.0
+) -> BatchOutcome:
+    """Send the due deliveries of one id range of a sending campaign, chunk by chunk."""
+    outcome = BatchOutcome()
+    pause = 0.0
+    deadline = time.monotonic() + max_seconds
+    with session_scope(runtime.database_url) as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status != "sending":
+            outcome.stopped = campaign.status if campaign else "missing"
+            return outcome  # paused or cancelled: deliveries stay as they are
+        salon = session.get_one(Salon, campaign.salon_id)
+        channels = (
+            open_channels(session, salon, campaign, first_id, last_id)
+            if runtime.quiet_hours
+            else list(campaign.channels)
+        )
+        watermark = recheck_range(
+            session, salon, campaign, first_id, last_id, channels=channels, now=utcnow()
+        )
+    while channels:
+        with session_scope(runtime.database_url) as session:
+            chunk = claim_chunk(session, salon, campaign, first_id, last_id,
+                                limit=_chunk_size(runtime, channels), channels=channels,
+                                now=utcnow(), watermark=watermark)  # fmt: skip
+            if not chunk.rows and _status(session, campaign_id) != "sending":
+                outcome.stopped = _status(session, campaign_id)
+                return outcome  # paused or cancelled meanwhile
+        if not chunk.rows:
+            break
+        result = _hand_off_with_slot(runtime, salon, campaign, chunk, deadline)
+        with session_scope(runtime.database_url) as session:
+            record_chunk(session, salon.id, chunk, result)
+            after_chunk(session, campaign_id, result)
+        outcome.chunks += 1
+        outcome.sent += result.sent
+        outcome.failed += result.failed
+        if result.stopped:
+            outcome.stopped, pause = result.stopped, result.retry_after or 0.0
+            break
+        if time.monotonic() >= deadline:
+            outcome.again_in = 0.0  # give the thread back; the rest of the range goes on later
+            return outcome
+    again_in = _next_due(runtime, campaign_id, first_id, last_id, outcome.stopped)
+    outcome.again_in = None if again_in is None else max(again_in, pause)
+    return outcome
+
+
+def _chunk_size(runtime: Runtime, channels: Sequence[str]) -> int:
+    """A paced sender claims no more than it can send in a quarter of the lease: claims held
+    while waiting for the limiter would otherwise run out of lease and go back unsent."""
+    rates = [runtime.rates[channel] for channel in channels if channel in runtime.rates]
+    if not rates:
+        return runtime.claim_chunk
+    return max(1, min(runtime.claim_chunk, int(min(rates) * runtime.claim_timeout / 4)))
+
+
+def _status(session: Session, campaign_id: int) -> str | None:
+    return session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+
+
+def _hand_off_with_slot(
+    runtime: Runtime, salon: Salon, campaign: Campaign, chunk: Chunk, deadline: float
+) -> ChunkResult:
+    kinds = {row.channel for row in chunk.rows}
+    limits = [(kind, runtime.concurrency[kind]) for kind in kinds if kind in runtime.concurrency]
+    if not limits:
+        return hand_off(runtime, salon, campaign, chunk, deadline=deadline)
+    kind, limit = limits[0]
+    with runtime.pacer.connection_slot(runtime.provider.get(kind, kind), limit) as acquired:
+        if not acquired:
+            return ChunkResult(stopped="paced")  # every connection busy: all claims go back
+        return hand_off(runtime, salon, campaign, chunk, deadline=deadline)
+
+
+def open_channels(
+    session: Session, salon: Salon, campaign: Campaign, first_id: int, last_id: int
+) -> list[str]:
+    """The campaign's channels that may send now; marketing SMS wait out the quiet hours.
+
+    Waiting SMS get ``next_attempt_at`` = the end of the quiet hours, so neither this batch
+    nor the sweep looks at them again before then."""
+    channels = list(campaign.channels)
+    now = utcnow()
+    quiet_end = quiet_until(
+        now, timezone=salon.timezone, quiet_start=salon.quiet_start, quiet_end=salon.quiet_end
+    )
+    if quiet_end is None or "sms" not in channels:
+        return channels
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.campaign_id == campaign.id,
+            Delivery.id.between(first_id, last_id),
+            Delivery.channel == "sms",
+            Delivery.status == "pending",
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at < quiet_end),
+        )
+        .values(next_attempt_at=quiet_end)
+    )
+    return [channel for channel in channels if channel != "sms"]
+
+
+def _next_due(
+    runtime: Runtime, campaign_id: int, first_id: int, last_id: int, stopped: str | None
+) -> float | None:
+    """Seconds until the range's next pending delivery is due; None when none is left."""
+
+    now = utcnow()
+    waiting = Delivery.next_attempt_at > now
+    with session_scope(runtime.database_url) as session:
+        due_now, later, earliest = session.execute(
+            select(
+                func.count().filter(~waiting | Delivery.next_attempt_at.is_(None)),
+                func.count().filter(waiting),
+                func.min(Delivery.next_attempt_at).filter(waiting),
+            ).where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.id.between(first_id, last_id),
+                Delivery.status == "pending",
+            )
+        ).one()
+    if not due_now and not later:
+        return None
+    wait = 0.0 if due_now or earliest is None else max(0.0, (earliest - now).total_seconds())
+    if stopped in ("paced", "throttled"):
+        wait = max(wait, 0.5)  # let the limiter or the provider breathe before the next try
+    return wait

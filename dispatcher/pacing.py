@@ -1,0 +1,151 @@
+"""Pacing: how fast and when a sender may hand messages to its provider.
+
+- **Rate per sender** (Twilio counts messages per second per sender: 1 for a long code, 3 for
+  toll-free, 100 for a short code): a dramatiq ``BucketRateLimiter`` per (provider, sender) in
+  Redis, so the limit holds however many worker processes and threads send.
+- **Connections per SMTP host**: a ``ConcurrentRateLimiter`` held while a chunk is sent.
+- **Hold**: after a 429 the provider's Retry-After holds the sender for every worker.
+- **Quiet hours** per salon (default 20:00-08:00 salon time): marketing SMS wait, never dropped.
+
+Without Redis (the embedded default) the same limiters run on dramatiq's in-process backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import redis
+from dramatiq.rate_limits import BucketRateLimiter, ConcurrentRateLimiter
+from dramatiq.rate_limits.backends import RedisBackend, StubBackend
+
+SENDER_MPS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
+NAMESPACE = "salonpost:pace"
+
+
+class Pacer(Protocol):
+    def wait_turn(self, key: str, per_second: float, *, timeout: float) -> bool:
+        """Block until `key` may send one message; False when `timeout` seconds passed first."""
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Nobody sends for `key` during the next `seconds` (the provider said 429)."""
+
+    def connection_slot(self, key: str, limit: int) -> Any:
+        """A context manager yielding True when one of `limit` connection slots was taken."""
+
+
+class NoPacing:
+    def wait_turn(self, key: str, per_second: float, *, timeout: float) -> bool:
+        return True
+
+    def hold(self, key: str, seconds: float) -> None:
+        return None
+
+    @contextmanager
+    def connection_slot(self, key: str, limit: int) -> Iterator[bool]:
+        yield True
+
+
+class RedisPacer:
+    """Limits shared through Redis (``redis_url``), or in-process when it is None."""
+
+    def __init__(self, redis_url: str | None, *, lease: float) -> None:
+        self.backend: Any = (
+            RedisBackend(url=redis_url) if redis_url else StubBackend()  # type: ignore[no-untyped-call]
+        )
+        # Holds need a plain SET and EXISTS, which the limiter backends do not offer.
+        self._redis = redis.Redis.from_url(redis_url) if redis_url else None
+        self._local_holds: dict[str, float] = {}
+        # A dead worker's connection slot frees itself after one claim lease.
+        self.slot_ttl_ms = int(lease * 1000)
+        self._buckets: dict[tuple[str, float], BucketRateLimiter] = {}
+
+    def wait_turn(self, key: str, per_second: float, *, timeout: float) -> bool:
+        limiter = self._bucket(key, per_second)
+        deadline = time.monotonic() + timeout
+        # One message per bucket: try only as a bucket opens, so the messages leave evenly
+        # spaced instead of whenever a thread happens to come by mid-bucket.
+        aligned = limiter.limit == 1
+        while True:
+            if aligned:
+                pause = _until_next_bucket(limiter.bucket)
+                if time.monotonic() + pause > deadline:
+                    return False
+                time.sleep(pause)
+            if not self._held(key):
+                with limiter.acquire(raise_on_failure=False) as acquired:
+                    if acquired:
+                        return True
+            if not aligned:
+                pause = _until_next_bucket(limiter.bucket)
+                if time.monotonic() + pause > deadline:
+                    return False
+                time.sleep(pause)
+
+    def hold(self, key: str, seconds: float) -> None:
+        name = f"{NAMESPACE}:{key}:hold"
+        if self._redis is None:
+            self._local_holds[name] = time.monotonic() + seconds
+        else:
+            self._redis.set(name, 1, px=max(1, int(seconds * 1000)))
+
+    @contextmanager
+    def connection_slot(self, key: str, limit: int) -> Iterator[bool]:
+        limiter = ConcurrentRateLimiter(
+            self.backend, f"{NAMESPACE}:{key}:connections", limit=limit, ttl=self.slot_ttl_ms
+        )  # type: ignore[no-untyped-call]
+        with limiter.acquire(raise_on_failure=False) as acquired:
+            yield bool(acquired)
+
+    def _bucket(self, key: str, per_second: float) -> BucketRateLimiter:
+        if (key, per_second) not in self._buckets:
+            # Slow senders (a long code's 1/s, toll-free 3/s) get one message per short bucket,
+            # evenly spaced; fast ones (a short code's 100/s) a per-second budget.
+            limit, bucket_ms = (
+                (int(per_second), 1000) if per_second > 10 else (1, int(1000 / per_second))
+            )
+            self._buckets[key, per_second] = BucketRateLimiter(
+                self.backend, f"{NAMESPACE}:{key}", limit=limit, bucket=bucket_ms
+            )  # type: ignore[no-untyped-call]
+        return self._buckets[key, per_second]
+
+    def _held(self, key: str) -> bool:
+        name = f"{NAMESPACE}:{key}:hold"
+        if self._redis is None:
+            return self._local_holds.get(name, 0.0) > time.monotonic()
+        return bool(self._redis.exists(name))
+
+
+def _until_next_bucket(bucket_ms: int) -> float:
+    now_ms = time.time() * 1000
+    # Jitter spreads the workers that wake for the same bucket over a few milliseconds.
+    return (bucket_ms - now_ms % bucket_ms) / 1000 + random.uniform(0.001, 0.005)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, _, minutes = hhmm.partition(":")
+    return int(hours) * 60 + int(minutes or 0)
+
+
+def quiet_until(
+    now: dt.datetime, *, timezone: str, quiet_start: str, quiet_end: str
+) -> dt.datetime | None:
+    """When the salon's quiet hours end if `now` is inside them (aware UTC), else None.
+
+    Equal start and end mean no quiet hours; a window may span midnight (20:00-08:00)."""
+    start, end = _minutes(quiet_start), _minutes(quiet_end)
+    if start == end:
+        return None
+    local = now.astimezone(ZoneInfo(timezone))
+    minute = local.hour * 60 + local.minute
+    inside = start <= minute < end if start < end else (minute >= start or minute < end)
+    if not inside:
+        return None
+    end_day = local.date() + dt.timedelta(days=1 if start > end and minute >= start else 0)
+    naive_end = dt.datetime.combine(end_day, dt.time(end // 60, end % 60))
+    return naive_end.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
