@@ -43,6 +43,8 @@ def _channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
         messaging_service_sid=settings.twilio_messaging_service_sid,
         from_=settings.sms_from,
         api_base=settings.twilio_api_base,
+        # Delivery reports come back to web/twilio.py, signed, and move deliveries forward.
+        status_callback=f"{settings.base_url.rstrip('/')}/webhooks/twilio/status",
     )
 
 
