@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-PROJECT_ROOT = Path(__file__).parents[2]
-
 from channels import OutboxChannel
+
+PROJECT_ROOT = Path(__file__).parents[2]
 
 TWILIO_SPEC = (PROJECT_ROOT / "../shared/peers/twilio/twilio_api_v2010.json").resolve()
 PRISM_DIR = PROJECT_ROOT / ".cache" / "prism"

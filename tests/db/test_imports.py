@@ -30,7 +30,9 @@ def count(session: Session, model: type) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_import_creates_clients_with_normalised_contacts_and_consent(session: Session, salon: Salon) -> None:
+def test_import_creates_clients_with_normalised_contacts_and_consent(
+    session: Session, salon: Salon
+) -> None:
     result = import_clients(session, salon, csv(row("K1", sms_marketing="granted")))
     session.commit()
     client = session.scalars(select(Client)).one()
@@ -76,18 +78,27 @@ def test_an_invalid_phone_is_kept_but_marked_unreachable(session: Session, salon
 def test_reimporting_the_same_ref_updates_the_client(session: Session, salon: Salon) -> None:
     import_clients(session, salon, csv(row("K1")))
     session.commit()
-    result = import_clients(session, salon, csv(row("K1", first_name="Anne", phone="0176 99999999")))
+    result = import_clients(
+        session, salon, csv(row("K1", first_name="Anne", phone="0176 99999999"))
+    )
     session.commit()
     client = session.scalars(select(Client)).one()
     assert (result.created, result.updated) == (0, 1)
     assert (client.first_name, client.phone_e164) == ("Anne", "+4917699999999")
 
 
-def test_an_import_never_turns_a_withdrawal_back_into_a_grant(session: Session, salon: Salon) -> None:
+def test_an_import_never_turns_a_withdrawal_back_into_a_grant(
+    session: Session, salon: Salon
+) -> None:
     import_clients(session, salon, csv(row("K1", sms_marketing="granted")))
     client = session.scalars(select(Client)).one()
     record_consent(
-        session, salon_id=salon.id, client_id=client.id, channel="sms", action="withdrawn", source="link"
+        session,
+        salon_id=salon.id,
+        client_id=client.id,
+        channel="sms",
+        action="withdrawn",
+        source="link",
     )
     session.commit()
     result = import_clients(session, salon, csv(row("K1", sms_marketing="granted")))
@@ -125,7 +136,9 @@ def test_local_times_are_the_salons_time_zone(session: Session, salon: Salon) ->
     assert visit.visited_at == dt.datetime(2025, 7, 1, 8, 0, tzinfo=dt.UTC)  # Berlin summer time
 
 
-def test_another_salons_client_is_unknown_to_a_visits_import(session: Session, salon: Salon) -> None:
+def test_another_salons_client_is_unknown_to_a_visits_import(
+    session: Session, salon: Salon
+) -> None:
     other = Salon(slug="other", name="Other", gate_on=dt.date(2024, 1, 1))
     session.add(other)
     session.flush()
