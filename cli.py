@@ -22,7 +22,7 @@ from cli_rights import StaffName, StaffPin, actor_for_campaign, actor_for_salon
 from db.access import log_access
 from db.clients import NotFound, get_client, get_salon
 from db.imports import ImportError_, import_clients, import_visits
-from db.models import Salon, utcnow
+from db.models import Campaign, Salon, utcnow
 from db.session import session_scope
 from settings import Settings, get_settings
 from templates.texts import text
@@ -484,13 +484,25 @@ def _echo_progress(done: dict[str, Any]) -> None:
         typer.echo(f"  paused: {done['pause_reason']}")
 
 
-def _control(campaign_id: int, action: Callable[[Session, int], Any], *, enqueue: bool) -> Any:
-    """Run a dispatcher control action, then (for resume/retry) put the work back on the queue."""
+def _control(
+    campaign_id: int,
+    action: Callable[[Session, int], Any],
+    *,
+    enqueue: bool,
+    logged_as: str,
+    staff: str | None,
+    pin: str | None,
+) -> Any:
+    """Run a dispatcher control action (logged, G4), then for resume/retry enqueue the work."""
+    from db.access import log_access
     from dispatcher.control import ControlError
 
+    actor = actor_for_campaign(campaign_id, staff, pin)
     try:
         with session() as s:
             result = action(s, campaign_id)
+            salon_id = s.get_one(Campaign, campaign_id).salon_id
+            log_access(s, salon_id, actor, logged_as, campaign_id=campaign_id)
     except ControlError as exc:
         fail(str(exc))
     if enqueue:
@@ -499,38 +511,50 @@ def _control(campaign_id: int, action: Callable[[Session, int], Any], *, enqueue
 
 
 @campaign_app.command("pause")
-def campaign_pause(campaign_id: Annotated[int, typer.Argument()]) -> None:
+def campaign_pause(
+    campaign_id: Annotated[int, typer.Argument()], staff: StaffName = None, pin: StaffPin = None
+) -> None:
     """Pause a sending campaign: nothing new is handed to the provider until resume."""
     from dispatcher.control import pause
 
-    _control(campaign_id, pause, enqueue=False)
+    _control(campaign_id, pause, enqueue=False, logged_as="campaign.pause", staff=staff, pin=pin)
     typer.echo(f"campaign {campaign_id} paused")
 
 
 @campaign_app.command("resume")
-def campaign_resume(campaign_id: Annotated[int, typer.Argument()]) -> None:
+def campaign_resume(
+    campaign_id: Annotated[int, typer.Argument()], staff: StaffName = None, pin: StaffPin = None
+) -> None:
     """Resume a paused campaign where it stopped."""
     from dispatcher.control import resume
 
-    _control(campaign_id, resume, enqueue=True)
+    _control(campaign_id, resume, enqueue=True, logged_as="campaign.resume", staff=staff, pin=pin)
     typer.echo(f"campaign {campaign_id} resumed")
 
 
 @campaign_app.command("cancel")
-def campaign_cancel(campaign_id: Annotated[int, typer.Argument()]) -> None:
+def campaign_cancel(
+    campaign_id: Annotated[int, typer.Argument()], staff: StaffName = None, pin: StaffPin = None
+) -> None:
     """Cancel a campaign: deliveries not yet sent end as cancelled."""
     from dispatcher.control import cancel
 
-    count = _control(campaign_id, cancel, enqueue=False)
+    count = _control(
+        campaign_id, cancel, enqueue=False, logged_as="campaign.cancel", staff=staff, pin=pin
+    )
     typer.echo(f"campaign {campaign_id} cancelled ({count} deliveries not sent)")
 
 
 @campaign_app.command("retry-failed")
-def campaign_retry_failed(campaign_id: Annotated[int, typer.Argument()]) -> None:
+def campaign_retry_failed(
+    campaign_id: Annotated[int, typer.Argument()], staff: StaffName = None, pin: StaffPin = None
+) -> None:
     """Send again the deliveries that failed for a passing cause (provider down, set-up)."""
     from dispatcher.control import retry_failed
 
-    count = _control(campaign_id, retry_failed, enqueue=True)
+    count = _control(
+        campaign_id, retry_failed, enqueue=True, logged_as="campaign.retry", staff=staff, pin=pin
+    )
     typer.echo(f"campaign {campaign_id}: {count} deliveries queued again")
 
 
@@ -540,12 +564,19 @@ def campaign_resolve_unknown(
     sent: Annotated[
         bool, typer.Option("--sent/--resend", help="Record them as sent, or send them again")
     ],
+    staff: StaffName = None,
+    pin: StaffPin = None,
 ) -> None:
     """Decide deliveries the provider could not settle (SMTP): sent, or send again."""
     from dispatcher.control import resolve_unknown
 
     count = _control(
-        campaign_id, lambda s, cid: resolve_unknown(s, cid, sent=sent), enqueue=not sent
+        campaign_id,
+        lambda s, cid: resolve_unknown(s, cid, sent=sent),
+        enqueue=not sent,
+        logged_as="campaign.resolve",
+        staff=staff,
+        pin=pin,
     )
     typer.echo(f"campaign {campaign_id}: {count} deliveries resolved")
 

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     fake_provider_faults: str = ""
     # Language of CLI messages for staff: "de" or "en".
     language: Literal["de", "en"] = "en"
+    # Operators' token for /ops and /metrics (Bearer header or sign-in); unset = both switched off.
+    ops_token: str | None = None
     # Addresses of reverse proxies whose X-Forwarded-* headers are trusted.
     trusted_proxies: list[str] = []
     # Mixed into every staff PIN hash and kept outside the database, so a copy of the database

@@ -31,9 +31,17 @@ ACTIONS = (
     "campaign.queue",
     "campaign.pause",
     "campaign.cancel",
+    "campaign.resume",
+    "campaign.retry",
+    "campaign.resolve",
+    "campaign.edit",
+    "campaign.test",
+    "clients.search",
     "message.send",
     "salon.retention",
+    "salon.settings",
     "staff.add",
+    "staff.sign_in",
 )
 
 

@@ -1,9 +1,11 @@
-"""The ASGI app: unsubscribe pages, Twilio webhooks and health checks.
+"""The ASGI app: unsubscribe pages, Twilio webhooks, staff UI, operator page and health checks.
 
-``create_app(settings)`` wires the routers of :mod:`web.unsubscribe` and :mod:`web.twilio` and
-the trusted-proxy middleware; run it with ``uvicorn web.app:create_app --factory``. Nothing here
-redirects (no HTTPS redirect, no trailing-slash redirect): RFC 8058 one-click POSTs and Twilio
-webhooks must get their answer from the URL they called.
+``create_app(settings)`` wires the routers of :mod:`web.unsubscribe` and :mod:`web.twilio`, the
+staff UI (:mod:`web.staff`), the operator page and metrics (:mod:`web.ops`, :mod:`web.metrics`;
+on only with an ``ops_token``) and the trusted-proxy middleware; run it with
+``uvicorn web.app:create_app --factory``. Nothing here redirects (no HTTPS redirect, no
+trailing-slash redirect): RFC 8058 one-click POSTs and Twilio webhooks must get their answer
+from the URL they called (the staff pages redirect only after their own form posts).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from sqlalchemy import text
 
 from db.session import session_scope
 from settings import Settings, get_settings
-from web import twilio, unsubscribe
+from web import metrics, ops, staff, twilio, unsubscribe
 from web.proxy import TrustedProxyMiddleware
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, ops_token: str | None = None) -> FastAPI:
+    """``ops_token``: the operators' token for /ops and /metrics; None switches them off."""
     settings = settings or get_settings()
     app = FastAPI(
         title="Salonpost",
@@ -29,6 +32,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(unsubscribe.router(settings))
     app.include_router(twilio.router(settings))
+    app.state.dispatch = staff.install(app, settings)
+    guard = ops.OpsGuard(ops_token or settings.ops_token, settings.secret_key)
+    app.include_router(ops.router(settings, guard))
+    app.include_router(metrics.router(settings, guard))
     app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
 
     @app.get("/healthz")
@@ -42,6 +49,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session.execute(text("SELECT 1"))
         except Exception as exc:  # any failure means "not ready"; the reason is for operators
             return PlainTextResponse(f"database: {type(exc).__name__}", status_code=503)
+        if settings.redis_url:
+            try:
+                _ping_redis(settings.redis_url)
+            except Exception as exc:  # the broker is needed to queue campaigns
+                return PlainTextResponse(f"redis: {type(exc).__name__}", status_code=503)
         return PlainTextResponse("ready")
 
     return app
+
+
+def _ping_redis(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    finally:
+        client.close()

@@ -199,3 +199,23 @@ def test_staff_pin_alone_identifies_the_staff_member(
     assert _log(session) == [("client.create", staff.id), ("consent.record", staff.id)]
     wrong = run(cli, "client", "show", "N9", "--salon", "anna", "--staff", "9999", ok=False)
     assert wrong.exit_code != 0
+
+
+def test_pausing_and_cancelling_a_campaign_are_logged_once_each(
+    cli: CliRunner, session: Session, salon: Salon, staff: Staff, tmp_path: Path
+) -> None:
+    from db.models import Campaign
+
+    sms = tmp_path / "sms.txt"
+    sms.write_text(SMS)
+    run(
+        cli, "campaign", "create", "--salon", "anna", "--name", "Herbst", "--sms", str(sms), *AS_MIA
+    )
+    session.execute(Campaign.__table__.update().values(status="sending"))
+    session.commit()
+    for command, action in [("pause", "campaign.pause"), ("cancel", "campaign.cancel")]:
+        before = _log(session)
+        run(cli, "campaign", command, "1", *AS_MIA)
+        assert _log(session) == [*before, (action, staff.id)], command
+    session.expire_all()
+    assert session.get_one(Campaign, 1).status == "cancelled"
