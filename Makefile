@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RECIPIENTS ?= 100000
+CLIENTS ?= 100000
 
 .PHONY: install system-deps demo test lint typecheck check serve bench clean
 
@@ -49,7 +50,8 @@ serve: install
 	$(BIN)/salonpost serve
 
 bench: install
-	$(BIN)/python -m bench --recipients $(RECIPIENTS)
+	$(BIN)/python -m bench sending --recipients $(RECIPIENTS)
+	$(BIN)/python -m bench audience --clients $(CLIENTS)
 
 clean:
 	rm -rf $(VENV) outbox salonpost.db* test-artifacts .pytest_cache .mypy_cache .ruff_cache

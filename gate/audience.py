@@ -12,11 +12,12 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
     case,
-    exists,
+    cast,
     func,
     literal,
     null,
@@ -29,18 +30,55 @@ from db.models import Client, ConsentEvent, Suppression, Visit
 from gate.rules import AudienceContext, Channel
 
 
-def _latest_consent(salon_id: int, channel: Channel) -> Any:
-    """The latest consent event per client and party on the channel (C2: state from the log)."""
-    latest_ids = (
-        select(func.max(ConsentEvent.id))
+def _latest_consent(salon_id: int, channel: Channel, client_ids: list[int] | None) -> Any:
+    """Per client, the latest consent event of each party on the channel (C2: state from the log).
+
+    One pass over the log: each event is stamped ``id * 2 + (1 if withdrawn else 0)``, so the
+    largest stamp is the latest event and its parity says what it was. NULL: never asked.
+    """
+    withdrawn = case((ConsentEvent.action == "withdrawn", 1), else_=0)
+    stamp = cast(ConsentEvent.id, BigInteger) * 2 + withdrawn
+    query = (
+        select(
+            ConsentEvent.client_id,
+            func.max(case((ConsentEvent.party == "client", stamp))).label("own"),
+            func.max(case((ConsentEvent.party == "guardian", stamp))).label("guardian"),
+        )
         .where(ConsentEvent.salon_id == salon_id, ConsentEvent.channel == channel)
-        .group_by(ConsentEvent.client_id, ConsentEvent.party)
+        .group_by(ConsentEvent.client_id)
     )
-    return (
-        select(ConsentEvent.client_id, ConsentEvent.party, ConsentEvent.action)
-        .where(ConsentEvent.id.in_(latest_ids))
-        .subquery("latest_consent")
+    if client_ids is not None:
+        query = query.where(ConsentEvent.client_id.in_(client_ids))
+    return query.subquery("latest_consent")
+
+
+def _withdrawn(stamp: Any) -> ColumnElement[bool]:
+    return func.coalesce(stamp % 2, 0) == 1
+
+
+def _granted(stamp: Any) -> ColumnElement[bool]:
+    return func.coalesce(stamp % 2, 1) == 0
+
+
+def _last_purchase(salon_id: int, ctx: AudienceContext, client_ids: list[int] | None) -> Any:
+    """Per client, the latest purchase within the window (R3), by one pass over the visits.
+
+    "Some purchase in the window after the import" holds exactly when the latest purchase in the
+    window is after the import, so one aggregate replaces a per-client EXISTS probe.
+    """
+    query = (
+        select(Visit.client_id, func.max(Visit.visited_at).label("at"))
+        .where(
+            Visit.salon_id == salon_id,
+            Visit.amount > 0,
+            Visit.visited_at >= ctx.window_start,
+            Visit.visited_at <= ctx.now,
+        )
+        .group_by(Visit.client_id)
     )
+    if client_ids is not None:
+        query = query.where(Visit.client_id.in_(client_ids))
+    return query.subquery("last_purchase")
 
 
 def _contact_columns(channel: Channel) -> tuple[Any, Any, Any, Any]:
@@ -58,16 +96,6 @@ def _empty(column: Any) -> ColumnElement[bool]:
     return or_(column.is_(None), column == "")
 
 
-def _has_purchase(ctx: AudienceContext) -> ColumnElement[bool]:
-    return exists().where(
-        Visit.client_id == Client.id,
-        Visit.amount > 0,
-        Visit.visited_at > ctx.window_start,
-        Visit.visited_at <= ctx.now,
-        or_(Client.imported_at.is_(None), Visit.visited_at > Client.imported_at),
-    )
-
-
 def decision_query(
     *,
     salon_id: int,
@@ -76,35 +104,31 @@ def decision_query(
     client_ids: Collection[int] | None = None,
 ) -> Select[Any]:
     """client_id, address, recipient, code for every client of the salon (or of ``client_ids``)."""
-    latest = _latest_consent(salon_id, channel)
-    own = aliased(latest, name="own_consent")
-    guardian = aliased(latest, name="guardian_consent")
+    ids = None if client_ids is None else list(client_ids)
+    consent = _latest_consent(salon_id, channel, ids)
+    purchase = _last_purchase(salon_id, ctx, ids)
     raw, normalised, guardian_raw, guardian_normalised = _contact_columns(channel)
     kind = "phone" if channel == "sms" else "email"
 
     minor = and_(Client.birth_date.is_not(None), Client.birth_date > ctx.adult_born_on_or_before)
     address = case((minor, guardian_normalised), else_=normalised)
     address_raw = case((minor, guardian_raw), else_=raw)
-    suppressed = exists().where(
-        Suppression.salon_id == salon_id,
-        Suppression.channel == channel,
-        Suppression.address == address,
+    has_purchase = and_(
+        purchase.c.at.is_not(None),
+        or_(Client.imported_at.is_(None), purchase.c.at > Client.imported_at),
     )
+    # A join, not EXISTS: the planner costs a correlated EXISTS per client, and that estimate
+    # alone made PostgreSQL spend most of a second JIT-compiling the query.
+    suppression = aliased(Suppression, name="suppression")
+    suppressed = suppression.id.is_not(None)
     code = case(
         (Client.anonymised_at.is_not(None), literal("R7:forgotten")),
-        (func.coalesce(own.c.action, "") == "withdrawn", literal("R4:withdrawn")),
+        (_withdrawn(consent.c.own), literal("R4:withdrawn")),
         (and_(minor, _empty(guardian_raw)), literal("R6:minor_without_guardian_contact")),
+        (and_(minor, ~_granted(consent.c.guardian)), literal("R6:minor_without_guardian_consent")),
+        (~has_purchase, literal("R3:no_purchase_in_window")),
         (
-            and_(minor, func.coalesce(guardian.c.action, "") != "granted"),
-            literal("R6:minor_without_guardian_consent"),
-        ),
-        (~_has_purchase(ctx), literal("R3:no_purchase_in_window")),
-        (
-            and_(
-                ~minor,
-                func.coalesce(own.c.action, "") != "granted",
-                Client.created_at >= ctx.gate_on_utc,
-            ),
+            and_(~minor, ~_granted(consent.c.own), Client.created_at >= ctx.gate_on_utc),
             literal("R5:new_client_without_consent"),
         ),
         (_empty(address_raw), literal(f"R8:no_{kind}")),
@@ -119,12 +143,20 @@ def decision_query(
             case((minor, literal("guardian")), else_=literal("client")).label("recipient"),
             code.label("code"),
         )
-        .outerjoin(own, and_(own.c.client_id == Client.id, own.c.party == "client"))
-        .outerjoin(guardian, and_(guardian.c.client_id == Client.id, guardian.c.party == "guardian"))
+        .outerjoin(consent, consent.c.client_id == Client.id)
+        .outerjoin(purchase, purchase.c.client_id == Client.id)
+        .outerjoin(
+            suppression,
+            and_(
+                suppression.salon_id == salon_id,
+                suppression.channel == channel,
+                suppression.address == address,
+            ),
+        )
         .where(Client.salon_id == salon_id)
     )
-    if client_ids is not None:
-        query = query.where(Client.id.in_(list(client_ids)))
+    if ids is not None:
+        query = query.where(Client.id.in_(ids))
     return query
 
 

@@ -75,7 +75,9 @@ class AudienceContext:
             raise ValueError(f"naive now {self.now!r}: the gate needs an aware time")
         if not 1 <= self.window_months <= MAX_WINDOW_MONTHS:
             # R3: staff may narrow the window, never widen it past 36 months.
-            raise ValueError(f"window_months must be 1..{MAX_WINDOW_MONTHS}, not {self.window_months}")
+            raise ValueError(
+                f"window_months must be 1..{MAX_WINDOW_MONTHS}, not {self.window_months}"
+            )
         start = window_start(self.now, self.timezone, self.window_months)
         object.__setattr__(self, "window_start", start)
         adult = adult_born_on_or_before(self.now, self.timezone, self.minor_age)
@@ -88,7 +90,9 @@ def is_minor(client: ClientFacts, ctx: AudienceContext) -> bool:
     return client.birth_date is not None and client.birth_date > ctx.adult_born_on_or_before
 
 
-def contact(client: ClientFacts, channel: Channel, *, guardian: bool) -> tuple[str | None, str | None]:
+def contact(
+    client: ClientFacts, channel: Channel, *, guardian: bool
+) -> tuple[str | None, str | None]:
     """(as entered, normalised) contact of the client or their guardian on a channel."""
     if channel == "sms":
         if guardian:
@@ -99,17 +103,23 @@ def contact(client: ClientFacts, channel: Channel, *, guardian: bool) -> tuple[s
     return client.email, client.email_normalized
 
 
-def r7_not_forgotten(client: ClientFacts, channel: Channel, ctx: AudienceContext) -> Decision | None:
+def r7_not_forgotten(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
     return refuse("R7", "forgotten") if client.anonymised else None
 
 
-def r4_not_opted_out(client: ClientFacts, channel: Channel, ctx: AudienceContext) -> Decision | None:
+def r4_not_opted_out(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
     if client.consent_of("client", channel) == "withdrawn":
         return refuse("R4", "withdrawn")
     return None
 
 
-def r6_minor_guardian(client: ClientFacts, channel: Channel, ctx: AudienceContext) -> Decision | None:
+def r6_minor_guardian(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
     if not is_minor(client, ctx):
         return None
     raw, _ = contact(client, channel, guardian=True)
@@ -127,7 +137,9 @@ def counts_as_purchase(client: ClientFacts, visit: Purchase, ctx: AudienceContex
     return client.imported_at is None or visit.at > client.imported_at
 
 
-def r3_recent_purchase(client: ClientFacts, channel: Channel, ctx: AudienceContext) -> Decision | None:
+def r3_recent_purchase(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
     if any(counts_as_purchase(client, visit, ctx) for visit in client.visits):
         return None
     return refuse("R3", "no_purchase_in_window")
@@ -153,7 +165,9 @@ def r8_reachable(client: ClientFacts, channel: Channel, ctx: AudienceContext) ->
     return None
 
 
-def r9_not_suppressed(client: ClientFacts, channel: Channel, ctx: AudienceContext) -> Decision | None:
+def r9_not_suppressed(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
     _, address = contact(client, channel, guardian=is_minor(client, ctx))
     return refuse("R9", "suppressed") if (channel, address) in ctx.suppressed else None
 
@@ -196,11 +210,12 @@ def select_audience(
     taken: set[str] = set()
     for client in sorted(clients, key=lambda c: c.client_id):
         decision = decide(client, channel, ctx)
+        address = decision.address
         if decision.allowed:
-            assert decision.address is not None
-            if decision.address in taken:
+            assert address is not None
+            if address in taken:
                 decision = refuse("R8", "duplicate_address")
             else:
-                taken.add(decision.address)
+                taken.add(address)
         decisions[client.client_id] = decision
     return decisions

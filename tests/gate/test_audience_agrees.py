@@ -35,7 +35,8 @@ PHONES = ("+4917611111111", "+4917622222222", "+4917633333333")
 EMAILS = ("mia@example.com", "family@example.com", "tom@example.org")
 DAY = 86400
 OFFSETS = st.one_of(
-    st.sampled_from([-400 * DAY, -DAY, -3600, -1, 0, 1, 3600, DAY, 30 * DAY]),
+    st.sampled_from([-1, 0, 0, 1]),
+    st.sampled_from([-400 * DAY, -DAY, -3600, 3600, DAY, 30 * DAY]),
     st.integers(min_value=-3 * DAY, max_value=3 * DAY),
 )
 
@@ -151,7 +152,9 @@ def salons(draw: st.DrawFn) -> SalonSpec:
     ).map(lambda pair: (pair[0], *pair[1]))
     # The recheck's client ids may name another salon's client: it must not be returned.
     subset = draw(st.sets(st.sampled_from(ids)))
-    return SalonSpec(ctx, clients, frozenset(draw(st.sets(suppression, max_size=4))), frozenset(subset))
+    return SalonSpec(
+        ctx, clients, frozenset(draw(st.sets(suppression, max_size=4))), frozenset(subset)
+    )
 
 
 def facts_of(spec: ClientSpec) -> ClientFacts:
@@ -193,31 +196,50 @@ def insert(session: Session, salon: SalonSpec) -> None:
         facts = facts_of(spec)
         session.add(
             Client(
-                id=spec.client_id, salon_id=spec.salon_id, ref=f"k{spec.client_id}",
-                created_at=spec.created_at, imported_at=spec.imported_at,
+                id=spec.client_id,
+                salon_id=spec.salon_id,
+                ref=f"k{spec.client_id}",
+                created_at=spec.created_at,
+                imported_at=spec.imported_at,
                 anonymised_at=spec.created_at if spec.anonymised else None,
-                birth_date=spec.birth_date, phone=facts.phone, phone_e164=facts.phone_e164,
-                email=facts.email, email_normalized=facts.email_normalized,
-                guardian_phone=facts.guardian_phone, guardian_phone_e164=facts.guardian_phone_e164,
+                birth_date=spec.birth_date,
+                phone=facts.phone,
+                phone_e164=facts.phone_e164,
+                email=facts.email,
+                email_normalized=facts.email_normalized,
+                guardian_phone=facts.guardian_phone,
+                guardian_phone_e164=facts.guardian_phone_e164,
                 guardian_email=facts.guardian_email,
                 guardian_email_normalized=facts.guardian_email_normalized,
             )
-        )  # fmt: skip
+        )
     session.flush()
     event_id = visit_id = 0
     for spec in salon.clients:
         for visit in spec.visits:
             visit_id += 1
             session.add(
-                Visit(id=visit_id, salon_id=spec.salon_id, client_id=spec.client_id,
-                      visited_at=visit.at, amount=visit.amount)
-            )  # fmt: skip
+                Visit(
+                    id=visit_id,
+                    salon_id=spec.salon_id,
+                    client_id=spec.client_id,
+                    visited_at=visit.at,
+                    amount=visit.amount,
+                )
+            )
         for party, channel, action in spec.consent:
             event_id += 1
             session.add(
-                ConsentEvent(id=event_id, salon_id=spec.salon_id, client_id=spec.client_id,
-                             channel=channel, party=party, action=action, source="oral")
-            )  # fmt: skip
+                ConsentEvent(
+                    id=event_id,
+                    salon_id=spec.salon_id,
+                    client_id=spec.client_id,
+                    channel=channel,
+                    party=party,
+                    action=action,
+                    source="oral",
+                )
+            )
     for number, (salon_id, channel, address) in enumerate(sorted(salon.suppressions), 1):
         session.add(
             Suppression(id=number, salon_id=salon_id, channel=channel, address=address, reason="x")

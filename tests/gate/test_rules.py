@@ -132,7 +132,9 @@ def test_the_window_can_never_be_widened_past_36_months(months: int) -> None:
 
 def test_the_gate_refuses_a_naive_now() -> None:
     with pytest.raises(ValueError, match="naive"):
-        AudienceContext(now=dt.datetime(2027, 3, 1), timezone="UTC", window_months=36, gate_on=GATE_ON)
+        AudienceContext(
+            now=dt.datetime(2027, 3, 1), timezone="UTC", window_months=36, gate_on=GATE_ON
+        )
 
 
 def test_a_visit_without_a_sale_is_no_purchase() -> None:
@@ -173,9 +175,9 @@ def test_client_who_withdrew_by_sms_still_gets_email() -> None:
 
 
 def test_withdrawal_wins_over_a_guardians_consent() -> None:
-    assert code(minor(consent={("guardian", "sms"): "granted", ("client", "sms"): "withdrawn"})) == (
-        "R4:withdrawn"
-    )
+    assert code(
+        minor(consent={("guardian", "sms"): "granted", ("client", "sms"): "withdrawn"})
+    ) == ("R4:withdrawn")
 
 
 # --- R5: lawful basis ----------------------------------------------------------------------------
@@ -230,7 +232,8 @@ def test_minor_whose_guardian_withdrew_gets_no_marketing() -> None:
 
 def test_client_turning_16_today_in_berlin_is_an_adult_although_utc_is_still_yesterday() -> None:
     sixteen_today = client(birth_date=dt.date(2011, 3, 1))
-    assert decide(sixteen_today, "sms", CTX).recipient == "client"
+    decision = decide(sixteen_today, "sms", CTX)
+    assert (decision.code, decision.recipient) == (None, "client")
     in_utc = dataclasses.replace(CTX, timezone="UTC")
     assert code(sixteen_today, ctx=in_utc) == "R6:minor_without_guardian_contact"
 
@@ -359,7 +362,10 @@ def test_the_first_failing_rule_in_gate_order_is_reported(
 
 
 def test_refusal_codes_split_into_rule_and_reason_and_read_in_german() -> None:
-    assert split_code("R6:minor_without_guardian_consent") == ("R6", "minor_without_guardian_consent")
+    assert split_code("R6:minor_without_guardian_consent") == (
+        "R6",
+        "minor_without_guardian_consent",
+    )
     assert describe("R4", "withdrawn", language="de") == (
         "R4 abgemeldet: Kunde hat die Einwilligung widerrufen"
     )
