@@ -130,7 +130,7 @@ def recheck_range(
         session.scalar(select(func.coalesce(func.max(Suppression.id), 0))) or 0,
     )
     rows = session.execute(
-        select(Delivery.id, Delivery.client_id, Delivery.channel).where(
+        select(Delivery.id, Delivery.client_id, Delivery.channel, Delivery.address).where(
             Delivery.campaign_id == campaign.id,
             Delivery.id.between(first_id, last_id),
             Delivery.status == "pending",

@@ -74,15 +74,20 @@ def _recheck(
 ) -> dict[int, str]:
     """delivery id -> 'Rn:reason' for deliveries whose client no longer passes the gate."""
     ctx = audience_context(salon, campaign, now)
-    by_channel: dict[str, dict[int, int]] = defaultdict(dict)
+    by_channel: dict[str, dict[int, Any]] = defaultdict(dict)
     for row in rows:
-        by_channel[row.channel][row.client_id] = row.id
+        by_channel[row.channel][row.client_id] = row
     refused: dict[int, str] = {}
     for channel, clients in by_channel.items():
         query = decision_query(salon_id=salon.id, channel=channel, ctx=ctx, client_ids=clients)
         for decided in session.execute(query):
+            delivery = clients[decided.client_id]
             if decided.code is not None:
-                refused[clients[decided.client_id]] = decided.code
+                refused[delivery.id] = decided.code
+            elif decided.address != delivery.address:
+                # The snapshot's address is no longer the client's (new number, a minor come of
+                # age): never send to an address the gate did not just approve.
+                refused[delivery.id] = "R8:address_changed"
     return refused
 
 
@@ -92,7 +97,7 @@ def claim(
     """Skip what the gate now refuses, claim the rest; returns the claimed delivery ids."""
     now = utcnow()
     rows = session.execute(
-        select(Delivery.id, Delivery.client_id, Delivery.channel).where(
+        select(Delivery.id, Delivery.client_id, Delivery.channel, Delivery.address).where(
             Delivery.campaign_id == campaign.id,
             Delivery.id.between(first_id, last_id),
             Delivery.status == "pending",

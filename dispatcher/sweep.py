@@ -78,6 +78,8 @@ def find_stalled(
     found = SweepPlan()
     campaigns = session.execute(
         select(Campaign.id, Campaign.status).where(
+            # Service messages are sent by their caller, never through the marketing gate.
+            Campaign.kind == "marketing",
             Campaign.status.in_(("queued", "sending")),
             or_(Campaign.queued_at.is_(None), Campaign.queued_at < cutoff),
         )

@@ -45,6 +45,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "no_email": ("no email address", "keine E-Mail-Adresse"),
     "invalid_email": ("email address is not valid", "E-Mail-Adresse ungültig"),
     "suppressed": ("address is suppressed", "Adresse ist gesperrt"),
+    "address_changed": (
+        "the client's address changed after the campaign was planned",
+        "die Adresse hat sich nach der Planung der Kampagne geändert",
+    ),
     "duplicate_address": (
         "another client of this campaign has the same address",
         "gleiche Adresse wie ein anderer Kunde dieser Kampagne",

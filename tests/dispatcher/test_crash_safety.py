@@ -159,3 +159,18 @@ def test_a_withdrawal_stored_after_the_recheck_still_stops_the_claim(
     recheck_range(session, salon, campaign, first, last, channels=["sms"], now=utcnow())
     session.commit()
     assert statuses(session, campaign.id) == {"sending": 11, "skipped": 1}
+
+
+def test_the_sweep_leaves_service_messages_to_their_sender(
+    session: Session, database_url: str, salon: Salon, clients: list[Client]
+) -> None:
+    """A reminder stuck in 'pending' must never go through the marketing batch path."""
+    campaign = planned_campaign(session, salon)
+    session.execute(
+        update(Campaign).values(kind="transactional", queued_at=utcnow() - dt.timedelta(hours=1))
+    )
+    session.execute(update(Delivery).values(updated_at=utcnow() - dt.timedelta(hours=1)))
+    session.commit()
+    found = find_stalled(session, batch_size=5, stale_after=dt.timedelta(minutes=1))
+    assert (found.plan, found.batches, found.finish) == ([], [], [])
+    assert campaign.id

@@ -189,3 +189,17 @@ def test_planning_twice_writes_one_snapshot(
     session.commit()
     count = session.scalars(select(Delivery.id).where(Delivery.campaign_id == campaign.id)).all()
     assert len(count) == 3
+
+
+def test_a_client_whose_number_changed_after_planning_is_not_sent_to_the_old_number(
+    session: Session, salon: Salon, provider: CountingChannel
+) -> None:
+    clients = _clients(session, salon, 2)
+    campaign = _planned_campaign(session, salon)
+    clients[0].phone, clients[0].phone_e164 = "0176 99999999", "+4917699999999"
+    session.commit()
+    for first_id, last_id in pending_batches(session, campaign.id, 10):
+        actors.send_batch.fn(campaign.id, first_id, last_id)
+    assert [m.to for m in provider.sent] == ["+4917600000002"]
+    moved = session.scalar(select(Delivery).where(Delivery.client_id == clients[0].id))
+    assert moved is not None and (moved.status, moved.skip_rule) == ("skipped", "R8")
