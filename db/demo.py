@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from db.campaigns import status_report
@@ -20,6 +21,7 @@ from db.imports import CLIENT_COLUMNS, VISIT_COLUMNS, import_clients, import_vis
 from db.models import Campaign, Salon, Suppression, utcnow
 from db.session import session_scope
 from settings import Settings, get_settings
+from templates.texts import text
 
 SMS = (
     "Hallo {{ first_name }}, -20% auf Pflege bei {{ salon_name }}! Abmelden: {{ unsubscribe_url }}"
@@ -225,7 +227,8 @@ def run_demo(*, clients: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     settings = get_settings()
     upgrade(settings.database_url)
     slug, campaign_id = seed_demo(settings, clients)
-    echo(f"Demo salon '{slug}' with {clients} clients, campaign {campaign_id}.")
+    say = lambda key, **values: echo(text(key, settings.language, **values))  # noqa: E731
+    say("demo_salon", slug=slug, clients=clients, campaign=campaign_id)
     from cli import campaign_audience, campaign_queue
 
     campaign_audience(campaign_id, as_json=False, detail=False)
@@ -233,9 +236,9 @@ def run_demo(*, clients: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     with session_scope(settings.database_url) as session:
         report = status_report(session, session.get_one(Campaign, campaign_id))
         link = _first_link(settings)
-    echo(f"Deliveries: {report['deliveries']}")
-    echo(f"Outbox: {settings.outbox_dir}")
-    echo(f"Try an unsubscribe link (start the web app with 'salonpost serve'): {link}")
+    say("demo_deliveries", counts=report["deliveries"])
+    say("demo_outbox", path=Path(settings.outbox_dir).resolve())
+    say("demo_link", link=link)
     return report
 
 

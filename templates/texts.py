@@ -34,6 +34,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "queued": ("Campaign {id} queued.", "Kampagne {id} eingereiht."),
     "finished": ("Campaign {id}: {status}.", "Kampagne {id}: {status}."),
     "not_found": ("Not found: {what}", "Nicht gefunden: {what}"),
+    "demo_salon": (
+        "Demo salon '{slug}' with {clients} clients, campaign {campaign}.",
+        "Demo-Salon '{slug}' mit {clients} Kunden, Kampagne {campaign}.",
+    ),
+    "demo_deliveries": ("Deliveries: {counts}", "Zustellungen: {counts}"),
+    "demo_outbox": ("Outbox folder: {path}", "Postausgang (Ordner): {path}"),
+    "demo_link": (
+        "Try an unsubscribe link (start the web app with 'salonpost serve'): {link}",
+        "Abmeldelink zum Ausprobieren (Web-App mit 'salonpost serve' starten): {link}",
+    ),
     "bad_option": ("Invalid option: {what}", "Ungültige Angabe: {what}"),
     "staff_added": ("Staff member {name} added.", "Mitarbeiter/in {name} angelegt."),
     "staff_needed": (
