@@ -2,96 +2,31 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
-from decimal import Decimal
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.base import Channel, Message, Receipt
+from channels.base import Message
 from channels.errors import PermanentDeliveryError
 from db.consent import record_consent
-from db.models import Campaign, Client, Delivery, Salon, Suppression, Visit, utcnow
+from db.models import Campaign, Client, Delivery, Salon, Suppression
 from dispatcher import actors
 from dispatcher.planning import pending_batches, plan
-from dispatcher.runtime import Runtime, configure
+from tests.dispatcher.conftest import ScriptedProvider, add_clients, planned_campaign
 
-SMS = "Hallo {{ first_name }}! Abmelden: {{ unsubscribe_url }}"
-
-
-class CountingChannel(Channel):
-    """A provider double that records every hand-off; refuses addresses listed in ``refuse``."""
-
-    name = "counting"
-    kinds = frozenset({"sms", "email"})
-
-    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
-        self.sent: list[Message] = []
-        self.refuse = refuse
-        self.lock = threading.Lock()
-
-    def send(self, message: Message) -> Receipt:
-        if message.to in self.refuse:
-            raise PermanentDeliveryError("recipient unsubscribed", code="21610", suppress=True)
-        with self.lock:
-            self.sent.append(message)
-            return Receipt(provider_id=f"SM{len(self.sent):032d}")
+REFUSED = "+4917600000003"
 
 
 @pytest.fixture
-def provider(database_url: str) -> CountingChannel:
-    channel = CountingChannel(refuse=frozenset({"+4917600000003"}))
-    configure(
-        Runtime(
-            database_url=database_url,
-            base_url="https://salon.example",
-            secret_key="test-secret",
-            batch_size=2,
-            quiet_hours=False,
-            factories={"sms": lambda: channel, "email": lambda: channel},
-        )
-    )
-    yield channel
-    configure(None)
+def refusing(provider: ScriptedProvider) -> ScriptedProvider:
+    """The provider refuses one number as unsubscribed at the carrier (Twilio 21610)."""
 
+    def script(message: Message) -> None:
+        if message.to == REFUSED:
+            raise PermanentDeliveryError("recipient unsubscribed", code="21610", suppress=True)
 
-def _clients(session: Session, salon: Salon, count: int) -> list[Client]:
-    clients = []
-    for n in range(1, count + 1):
-        client = Client(
-            salon_id=salon.id,
-            ref=f"K{n}",
-            first_name=f"Kundin{n}",
-            phone=f"0176 0000000{n}",
-            phone_e164=f"+491760000000{n}",
-            created_at=dt.datetime(2023, 1, 1, tzinfo=dt.UTC),
-        )
-        session.add(client)
-        session.flush()
-        session.add(
-            Visit(
-                salon_id=salon.id,
-                client_id=client.id,
-                visited_at=utcnow() - dt.timedelta(days=30),
-                amount=Decimal("40"),
-            )
-        )
-        clients.append(client)
-    session.commit()
-    return clients
-
-
-def _planned_campaign(session: Session, salon: Salon) -> Campaign:
-    campaign = Campaign(
-        salon_id=salon.id, name="Herbst", sms_body=SMS, status="queued", queued_at=utcnow()
-    )
-    session.add(campaign)
-    session.commit()
-    assert plan(session, campaign.id)
-    session.commit()
-    return campaign
+    provider.script = script
+    return provider
 
 
 def _statuses(session: Session, campaign: Campaign) -> dict[str, str]:
@@ -105,31 +40,31 @@ def _statuses(session: Session, campaign: Campaign) -> dict[str, str]:
 
 
 def test_running_the_same_batches_twice_sends_nothing_twice(
-    session: Session, salon: Salon, provider: CountingChannel
+    session: Session, salon: Salon, refusing: ScriptedProvider
 ) -> None:
-    _clients(session, salon, 5)
-    campaign = _planned_campaign(session, salon)
+    add_clients(session, salon, 5)
+    campaign = planned_campaign(session, salon)
     batches = list(pending_batches(session, campaign.id, 2))
     assert len(batches) == 3
     for _ in range(2):
         for first_id, last_id in batches:
             actors.send_batch.fn(campaign.id, first_id, last_id)
-    assert sorted(m.to for m in provider.sent) == [
+    assert sorted(m.to for m in refusing.accepted) == [
         "+4917600000001",
         "+4917600000002",
         "+4917600000004",
         "+4917600000005",
     ]
-    assert len({m.key for m in provider.sent}) == 4
+    assert len({m.key for m in refusing.accepted}) == 4
     statuses = _statuses(session, campaign)
     assert statuses == {"K1": "sent", "K2": "sent", "K3": "failed", "K4": "sent", "K5": "sent"}
 
 
 def test_a_permanent_refusal_suppresses_the_address_for_the_salon(
-    session: Session, salon: Salon, provider: CountingChannel
+    session: Session, salon: Salon, refusing: ScriptedProvider
 ) -> None:
-    _clients(session, salon, 3)
-    campaign = _planned_campaign(session, salon)
+    add_clients(session, salon, 3)
+    campaign = planned_campaign(session, salon)
     for first_id, last_id in pending_batches(session, campaign.id, 10):
         actors.send_batch.fn(campaign.id, first_id, last_id)
     suppressed = session.scalars(
@@ -141,10 +76,10 @@ def test_a_permanent_refusal_suppresses_the_address_for_the_salon(
 
 
 def test_a_withdrawal_between_queue_and_send_stops_that_send(
-    session: Session, salon: Salon, provider: CountingChannel
+    session: Session, salon: Salon, refusing: ScriptedProvider
 ) -> None:
-    clients = _clients(session, salon, 2)
-    campaign = _planned_campaign(session, salon)
+    clients = add_clients(session, salon, 2)
+    campaign = planned_campaign(session, salon)
     record_consent(
         session,
         salon_id=salon.id,
@@ -157,16 +92,16 @@ def test_a_withdrawal_between_queue_and_send_stops_that_send(
     session.commit()
     for first_id, last_id in pending_batches(session, campaign.id, 10):
         actors.send_batch.fn(campaign.id, first_id, last_id)
-    assert [m.to for m in provider.sent] == ["+4917600000002"]
+    assert [m.to for m in refusing.accepted] == ["+4917600000002"]
     skipped = session.scalar(select(Delivery).where(Delivery.client_id == clients[0].id))
     assert skipped is not None and (skipped.status, skipped.skip_rule) == ("skipped", "R4")
 
 
 def test_finish_marks_the_campaign_done_only_when_no_delivery_is_open(
-    session: Session, salon: Salon, provider: CountingChannel
+    session: Session, salon: Salon, refusing: ScriptedProvider
 ) -> None:
-    _clients(session, salon, 3)
-    campaign = _planned_campaign(session, salon)
+    add_clients(session, salon, 3)
+    campaign = planned_campaign(session, salon)
     batches = list(pending_batches(session, campaign.id, 2))
     actors.send_batch.fn(campaign.id, *batches[0])
     actors.finish_campaign.fn(campaign.id)
@@ -179,10 +114,10 @@ def test_finish_marks_the_campaign_done_only_when_no_delivery_is_open(
 
 
 def test_planning_twice_writes_one_snapshot(
-    session: Session, salon: Salon, provider: CountingChannel
+    session: Session, salon: Salon, refusing: ScriptedProvider
 ) -> None:
-    _clients(session, salon, 3)
-    campaign = _planned_campaign(session, salon)
+    add_clients(session, salon, 3)
+    campaign = planned_campaign(session, salon)
     session.execute(Campaign.__table__.update().values(status="queued"))
     session.commit()
     assert plan(session, campaign.id)
@@ -192,14 +127,14 @@ def test_planning_twice_writes_one_snapshot(
 
 
 def test_a_client_whose_number_changed_after_planning_is_not_sent_to_the_old_number(
-    session: Session, salon: Salon, provider: CountingChannel
+    session: Session, salon: Salon, refusing: ScriptedProvider
 ) -> None:
-    clients = _clients(session, salon, 2)
-    campaign = _planned_campaign(session, salon)
+    clients = add_clients(session, salon, 2)
+    campaign = planned_campaign(session, salon)
     clients[0].phone, clients[0].phone_e164 = "0176 99999999", "+4917699999999"
     session.commit()
     for first_id, last_id in pending_batches(session, campaign.id, 10):
         actors.send_batch.fn(campaign.id, first_id, last_id)
-    assert [m.to for m in provider.sent] == ["+4917600000002"]
+    assert [m.to for m in refusing.accepted] == ["+4917600000002"]
     moved = session.scalar(select(Delivery).where(Delivery.client_id == clients[0].id))
     assert moved is not None and (moved.status, moved.skip_rule) == ("skipped", "R8")
