@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.consent import record_consent
-from db.models import AccessLog, Client, Salon, Visit, utcnow
+from db.models import AccessLog, Salon
 from db.session import session_factory
 from db.staff import add_staff
+from tests.support import add_client as add_client  # shared with the other test folders
 
 SECRET = "ui-test-secret"
 PEPPER = "ui-test-pepper-long-enough"
@@ -34,46 +33,6 @@ def make_salon(session: Session, slug: str, name: str, staff: str) -> Salon:
     add_staff(session, salon, staff, PIN, pepper=PEPPER)
     session.commit()
     return salon
-
-
-def add_client(
-    session: Session, salon: Salon, ref: str, *, phone: str, consent: bool = True, **fields: object
-) -> Client:
-    """A client with a purchase 30 days ago; with consent on both channels unless told not."""
-    client = Client(
-        salon_id=salon.id,
-        ref=ref,
-        first_name=ref,
-        phone=phone,
-        phone_e164=phone,
-        email=f"{ref.lower()}@example.com",
-        email_normalized=f"{ref.lower()}@example.com",
-        created_at=dt.datetime(2023, 1, 1, tzinfo=dt.UTC),
-        **fields,
-    )
-    session.add(client)
-    session.flush()
-    session.add(
-        Visit(
-            salon_id=salon.id,
-            client_id=client.id,
-            visited_at=utcnow() - dt.timedelta(days=30),
-            amount=Decimal("40.00"),
-            source="pos",
-        )
-    )
-    for channel in ("sms", "email"):
-        record_consent(
-            session,
-            salon_id=salon.id,
-            client_id=client.id,
-            channel=channel,
-            action="granted" if consent else "withdrawn",
-            source="form",
-            at=utcnow() - dt.timedelta(days=60),
-        )
-    session.commit()
-    return client
 
 
 def csrf_of(html: str) -> str:
