@@ -197,6 +197,15 @@ def _check(s: Session, campaign: Any) -> Any:
     return validate(s, campaign, base_url=settings().base_url, secret_key=settings().secret_key)
 
 
+def _sms_totals(s: Session, campaign: Any) -> dict[str, Any]:
+    from dispatcher.sending import sms_totals
+
+    salon_row = s.get_one(Salon, campaign.salon_id)
+    return sms_totals(
+        s, salon_row, campaign, base_url=settings().base_url, secret_key=settings().secret_key
+    )
+
+
 def _print_problems(campaign_id: int, check: Any) -> None:
     typer.echo(text("campaign_invalid", settings().language, id=campaign_id), err=True)
     for p in check.problems:
@@ -256,6 +265,7 @@ def campaign_validate(
     with session() as s:
         campaign = get_campaign(s, campaign_id)
         check = _check(s, campaign)
+        totals = _sms_totals(s, campaign) if check.ok and check.sms else None
         outcome = "valid" if check.ok else "invalid"
         log_access(
             s,
@@ -266,12 +276,16 @@ def campaign_validate(
             detail=outcome,
         )
     if as_json:
-        emit_json({"campaign": campaign_id, **check.as_json()})
+        emit_json({"campaign": campaign_id, **check.as_json(), "sms_total": totals})
     elif check.ok:
         say("campaign_valid", id=campaign_id)
     if check.sms and not as_json:
         typer.echo(
             f"  SMS: {check.sms.encoding}, {check.sms.units} chars, {check.sms.segments} segment(s)"
+        )
+    if totals and not as_json:
+        typer.echo(
+            f"  SMS total: {totals['segments']} segment(s) for {totals['recipients']} recipient(s)"
         )
     if not check.ok:
         if not as_json:

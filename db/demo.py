@@ -227,7 +227,10 @@ def run_demo(*, clients: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     settings = get_settings()
     upgrade(settings.database_url)
     slug, campaign_id = seed_demo(settings, clients)
-    say = lambda key, **values: echo(text(key, settings.language, **values))  # noqa: E731
+
+    def say(key: str, **values: object) -> None:
+        echo(text(key, settings.language, **values))
+
     say("demo_salon", slug=slug, clients=clients, campaign=campaign_id)
     from cli import campaign_audience, campaign_queue
 

@@ -245,3 +245,31 @@ def store_result(session: Session, salon_id: int, result: BatchResult) -> None:
             for ch, addr, why in result.suppress
         ]
         session.execute(module.insert(Suppression).values(rows).on_conflict_do_nothing())
+
+
+def sms_totals(
+    session: Session, salon: Salon, campaign: Campaign, *, base_url: str, secret_key: str
+) -> dict[str, Any]:
+    """The campaign's SMS as each recipient would get it today: recipients, total segments and
+    messages per encoding (names and the unsubscribe link at their real lengths)."""
+    from gate.audience import audience_query
+    from templates.sms import sms_size
+
+    ctx = audience_context(salon, campaign, utcnow())
+    audience = audience_query(salon_id=salon.id, channel="sms", ctx=ctx).subquery()
+    rows = session.execute(
+        select(Client.id, Client.first_name, Client.last_name, Client.guardian_name)
+        .add_columns(audience.c.recipient)
+        .join(audience, audience.c.client_id == Client.id)
+        .where(audience.c.code.is_(None))
+    )
+    totals: dict[str, Any] = {"recipients": 0, "segments": 0, "encodings": {}}
+    for row in rows:
+        token = UnsubscribeToken(salon.id, row.id, "sms", campaign.id)
+        link = unsubscribe_url(token, base_url=base_url, secret_key=secret_key)
+        context = _context(row, row.recipient, salon, link)
+        size = sms_size(render(campaign.sms_body or "", context, html=False))
+        totals["recipients"] += 1
+        totals["segments"] += size.segments
+        totals["encodings"][size.encoding] = totals["encodings"].get(size.encoding, 0) + 1
+    return totals

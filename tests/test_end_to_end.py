@@ -158,7 +158,9 @@ def _run_flow(salonpost: Salonpost, tmp_path: Path, database_url: str) -> None:
         )
 
     first = create()
-    assert salonpost.json("campaign", "validate", str(first))["valid"] is True
+    validated = salonpost.json("campaign", "validate", str(first))
+    assert validated["valid"] is True and validated["sms"]["encoding"] == "GSM-7"
+    assert validated["sms_total"] == {"recipients": 2, "segments": 2, "encodings": {"GSM-7": 2}}
     audience = salonpost.json("campaign", "audience", str(first))
     assert audience["recipients"] == {"sms": 2, "email": 3}
     assert audience["exclusions"]["sms"] == {"R3": 1, "R4": 1}
