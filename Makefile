@@ -52,6 +52,7 @@ serve: install
 bench: install
 	$(BIN)/python -m bench sending --recipients $(RECIPIENTS)
 	$(BIN)/python -m bench audience --clients $(CLIENTS)
+	$(BIN)/python -m bench unsubscribe --requests 5000
 
 clean:
 	rm -rf $(VENV) outbox salonpost.db* test-artifacts .pytest_cache .mypy_cache .ruff_cache
