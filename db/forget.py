@@ -25,7 +25,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from db.clients import PERSONAL_FIELDS
-from db.models import Client, ConsentEvent, Delivery, Suppression, utcnow
+from db.models import Client, ConsentEvent, Delivery, InboundMessage, Suppression, utcnow
 
 HASH_PREFIX = "hash:"
 
@@ -141,6 +141,11 @@ def anonymise(
         update(ConsentEvent)
         .where(ConsentEvent.client_id == client.id)
         .values(evidence=None, dedupe_key=None)
+    )
+    session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.client_id == client.id)
+        .values(from_address=None, body=None)
     )
     session.flush()
     if secret_key is not None:

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import RequestValidator
 
 from db.consent import ever_granted, latest_events, record_consent_once
-from db.models import Client, Delivery, Salon, Suppression, utcnow
+from db.models import Client, Delivery, InboundMessage, Salon, Suppression, utcnow
 from db.session import session_scope
 from settings import Settings
 
@@ -158,6 +158,25 @@ def apply_keyword(session: Session, salon_id: int, phone: str, word: str, messag
     return stored
 
 
+def keep_reply(session: Session, salon_id: int, sid: str, params: dict[str, str]) -> None:
+    """Store a reply that is not a keyword once per MessageSid (Twilio retries webhooks)."""
+    if not sid:
+        return
+    sender = params.get("From") or None
+    senders = _senders(session, salon_id, sender) if sender else []
+    values = {
+        "salon_id": salon_id,
+        "client_id": senders[0][0] if len(senders) == 1 else None,
+        "from_address": (sender or "")[:20] or None,
+        "to_address": (params.get("To") or "")[:20] or None,
+        "body": params.get("Body", "")[:1600],
+        "provider_id": sid[:64],
+        "received_at": utcnow(),
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(InboundMessage).values(values).on_conflict_do_nothing())
+
+
 def handle_inbound(database_url: str, slug: str, params: dict[str, str]) -> bool:
     """False if the salon is unknown; stores consent changes of keyword replies."""
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
@@ -167,9 +186,9 @@ def handle_inbound(database_url: str, slug: str, params: dict[str, str]) -> bool
             return False
         word = keyword(params.get("Body", ""))
         if word is None:
-            # Not consent. Staff should see it (needs the inbound_message table); until then
-            # log without the number or text, which are personal data.
-            log.info("inbound sms salon=%s sid=%s: not a keyword, not stored", salon_id, sid)
+            # Not consent: kept for staff to read; the log names no number and no text.
+            keep_reply(session, salon_id, sid, params)
+            log.info("inbound sms salon=%s sid=%s: not a keyword, kept for staff", salon_id, sid)
             return True
         if not sid or not params.get("From"):
             log.warning("inbound sms salon=%s keyword without MessageSid/From ignored", salon_id)

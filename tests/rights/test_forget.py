@@ -141,3 +141,30 @@ def test_another_salons_client_cannot_be_forgotten(
     assert session.get_one(Client, history["anna"].id).anonymised_at is None
     _ = log_access  # the refused call wrote nothing
     assert session.scalar(select(func.count()).select_from(AccessLog)) == 0
+
+
+def test_a_forgotten_clients_sms_replies_lose_number_and_text(
+    session: Session, salon: Salon, history: dict[str, Client], mia: Actor
+) -> None:
+    from db.models import InboundMessage
+
+    anna, ben = history["anna"], history["ben"]
+    for n, client in enumerate((anna, ben)):
+        session.add(
+            InboundMessage(
+                salon_id=salon.id,
+                client_id=client.id,
+                from_address="+4917611111111",
+                body="Termin morgen?",
+                provider_id=f"SM{n}",
+            )  # fmt: skip
+        )
+    session.commit()
+    forget(session, salon, anna, mia, secret_key=SECRET)
+    session.commit()
+    session.expire_all()
+    kept = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+    assert [(m.client_id, m.from_address, m.body) for m in kept] == [
+        (anna.id, None, None),
+        (ben.id, "+4917611111111", "Termin morgen?"),
+    ]

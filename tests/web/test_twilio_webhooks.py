@@ -58,6 +58,22 @@ def test_other_texts_are_not_consent(
     assert events(database_url, anna.id) == before
 
 
+def test_other_texts_are_kept_for_staff_once_per_message(
+    twilio_post, session: Session, database_url, salon: Salon, anna: Client
+) -> None:
+    from sqlalchemy import select
+
+    from db.models import InboundMessage
+
+    for _ in range(2):  # Twilio retries a webhook it thinks failed
+        assert twilio_post(INBOUND, sms("Termin morgen?", sid="SM0042")).status_code == 200
+    session.expire_all()
+    kept = session.scalars(select(InboundMessage)).all()
+    assert [(m.salon_id, m.client_id, m.from_address, m.body, m.provider_id) for m in kept] == [
+        (salon.id, anna.id, PHONE, "Termin morgen?", "SM0042")
+    ]
+
+
 def test_stop_withdraws_every_client_sharing_the_number_and_as_guardian(
     twilio_post, session: Session, database_url, salon: Salon, anna: Client
 ) -> None:
