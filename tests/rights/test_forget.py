@@ -157,7 +157,7 @@ def test_a_forgotten_clients_sms_replies_lose_number_and_text(
                 from_address="+4917611111111",
                 body="Termin morgen?",
                 provider_id=f"SM{n}",
-            )  # fmt: skip
+            )
         )
     session.commit()
     forget(session, salon, anna, mia, secret_key=SECRET)
