@@ -259,7 +259,7 @@ def hand_off(
         if time.monotonic() >= min(lease_half, deadline):
             result.stopped = "lease"
             break
-        if not _wait_turn(runtime, salon, row.channel, min(lease_half, deadline)):
+        if not wait_turn(runtime, salon, row.channel, min(lease_half, deadline)):
             result.stopped = "paced"
             break
         try:
@@ -281,7 +281,9 @@ def pace_key(runtime: Runtime, salon: Salon, channel: str) -> str:
     return f"{runtime.provider.get(channel, channel)}:{sender}"
 
 
-def _wait_turn(runtime: Runtime, salon: Salon, channel: str, until: float) -> bool:
+def wait_turn(runtime: Runtime, salon: Salon, channel: str, until: float) -> bool:
+    """Wait for the sender's next slot under its rate limit (shared by every worker); False
+    when none came before ``until`` (a monotonic time)."""
     rate = runtime.rates.get(channel)
     if not rate:
         return True

@@ -28,6 +28,7 @@ from channels.errors import ConfigurationError, PermanentDeliveryError, Transien
 from db.access import log_access
 from db.models import Campaign, Client, Delivery, Salon, Suppression, utcnow
 from db.staff import Actor
+from dispatcher.batch import wait_turn
 from dispatcher.runtime import Runtime
 from dispatcher.sending import BatchResult, store_result
 from templates.analysis import check_template
@@ -197,13 +198,20 @@ def _attempt(runtime: Runtime, message: Message, result: BatchResult) -> dict[st
     }
 
 
+PACE_WAIT_SECONDS = 30.0
+
+
 def deliver(session: Session, runtime: Runtime, campaign: Campaign, delivery: Delivery) -> str:
     """Hand the claimed message to its channel, retrying transient errors; the final status."""
     salon = session.get_one(Salon, campaign.salon_id)
     message = build(salon, campaign, delivery, session.get_one(Client, delivery.client_id))
     result = BatchResult()
     for attempt in range(1, MAX_TRIES + 1):
-        row = _attempt(runtime, message, result)
+        # Service messages share the sender's rate limit with campaigns (same pacer key).
+        if wait_turn(runtime, salon, message.channel, time.monotonic() + PACE_WAIT_SECONDS):
+            row = _attempt(runtime, message, result)
+        else:
+            row = {"status": "pending", "error_code": "paced", "error": "no slot at the sender"}
         if row["status"] != "pending":
             break
         if attempt < MAX_TRIES:

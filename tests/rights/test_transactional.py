@@ -115,3 +115,29 @@ def test_templates_are_validated_and_carry_no_unsubscribe_link(
     assert refused.value.problems and refused.value.problems[0].rule == "R2"
     session.rollback()
     assert session.scalars(select(Delivery)).all() == [] and provider.sent == []
+
+
+class RecordingPacer:
+    """A pacer that remembers who asked for a slot; refuses when told to."""
+
+    def __init__(self, grant: bool) -> None:
+        self.asked: list[tuple[str, float]] = []
+        self.grant = grant
+
+    def wait_turn(self, key: str, per_second: float, *, timeout: float) -> bool:
+        self.asked.append((key, per_second))
+        return self.grant
+
+
+@pytest.mark.parametrize("grant", [True, False])
+def test_a_reminder_takes_its_turn_under_the_senders_rate_limit(
+    session: Session, salon: Salon, mia: Actor, provider: CountingChannel, grant: bool
+) -> None:
+    pacer = RecordingPacer(grant)
+    runtime = get_runtime()
+    runtime.rates, runtime._pacer = {"sms": 1.0}, pacer  # type: ignore[assignment]
+    client = add_client(session, salon, "K1", 1)
+    outcome = _send(session, salon, client, mia)
+    assert pacer.asked and all(rate == 1.0 for _, rate in pacer.asked)
+    assert len({key for key, _ in pacer.asked}) == 1
+    assert (outcome.status, len(provider.sent)) == (("sent", 1) if grant else ("failed", 0))
