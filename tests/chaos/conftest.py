@@ -75,6 +75,8 @@ def _stack(pg_url: str, tmp_path: Path, proxy: PgProxy | None) -> Iterator[Stack
         yield stack
     finally:
         stack.stop()
+        if proxy is not None:
+            proxy.close()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message as QueueMessage
@@ -89,12 +90,21 @@ class PgProxy:
 
     def _accept(self) -> None:
         while True:
-            client, _ = self.listener.accept()
-            if self.down.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
                 client.close()
                 continue
-            upstream = socket.create_connection(self.target)
             with self.lock:
+                # Checked under the lock that outage() takes: no pair escapes a cut.
+                if self.down.is_set():
+                    client.close()
+                    upstream.close()
+                    continue
                 self.sockets |= {client, upstream}
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -107,18 +117,56 @@ class PgProxy:
             pass
         finally:
             for s in (source, sink):
+                # shutdown() first: a bare close() neither wakes the other pipe thread blocked in
+                # recv() on it nor sends the FIN, and PostgreSQL would wait for that client forever.
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     s.close()
+            with self.lock:
+                self.sockets -= {source, sink}
 
-    def outage(self, seconds: float) -> None:
-        self.down.set()
+    def _cut(self) -> None:
+        """Drop every connection both ways, so PostgreSQL aborts their transactions."""
         with self.lock:
+            self.down.set()
+            ports = []
             for s in self.sockets:
+                with contextlib.suppress(OSError):
+                    if s.getpeername()[1] == self.target[1]:
+                        ports.append(int(s.getsockname()[1]))
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
             self.sockets.clear()
+        self._end_sessions(ports)
+
+    def _end_sessions(self, ports: list[int]) -> None:
+        """A real network cut ends the server's sessions too (TCP keepalive, at the latest):
+        make sure no session of a cut connection lives on holding row locks."""
+        if not ports:
+            return
+        for user in ("postgres", "root"):
+            with contextlib.suppress(psycopg.OperationalError):
+                with psycopg.connect(
+                    host=self.target[0], port=self.target[1], user=user, dbname="test",
+                    autocommit=True, connect_timeout=5,
+                ) as admin:  # fmt: skip
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE client_port = ANY(%s) AND pid <> pg_backend_pid()",
+                        (ports,),
+                    )
+                return
+
+    def outage(self, seconds: float) -> None:
+        self._cut()
         time.sleep(seconds)
         self.down.clear()
+
+    def close(self) -> None:
+        self._cut()
+        with contextlib.suppress(OSError):
+            self.listener.close()
 
 
 class Workers:
