@@ -53,7 +53,8 @@ def test_a_worker_dead_after_the_provider_accepted_leaves_unknown_then_reconcile
     session: Session, database_url: str, salon: Salon, clients: list[Client]
 ) -> None:
     provider = ScriptedProvider()
-    runtime = make_runtime(database_url, provider, claim_timeout=0.2)
+    # A lease long enough that a loaded CI machine still hands off within its first half.
+    runtime = make_runtime(database_url, provider, claim_timeout=2.0)
     campaign = planned_campaign(session, salon)
     first, last = next(pending_batches(session, campaign.id, 100))
     # The worker claims a chunk of 4, hands off 2 ... and dies: nothing is recorded.
@@ -65,8 +66,8 @@ def test_a_worker_dead_after_the_provider_accepted_leaves_unknown_then_reconcile
     hand_off(runtime, salon, campaign, chunk, deadline=time.monotonic() + 10)
     assert statuses(session, campaign.id) == {"sending": 4, "pending": 8}
 
-    time.sleep(0.3)  # the claim lease passes
-    assert settle_claims(session, lease=dt.timedelta(seconds=0.2)) == 4
+    time.sleep(2.1)  # the claim lease passes
+    assert settle_claims(session, lease=dt.timedelta(seconds=2)) == 4
     session.commit()
     settled = reconcile(session, runtime, campaign.id)
     session.commit()
@@ -102,8 +103,10 @@ def test_a_worker_never_hands_off_after_half_its_lease(
     session: Session, database_url: str, salon: Salon, clients: list[Client]
 ) -> None:
     provider = ScriptedProvider()
-    provider.script = lambda message: time.sleep(0.15)
-    runtime = make_runtime(database_url, provider, claim_timeout=0.4)
+    # Half the lease is 1.0 s; each hand-off takes 0.6 s: two fit, a third would start after
+    # the half (0.4 s of slack for a loaded machine between the claim and the first hand-off).
+    provider.script = lambda message: time.sleep(0.6)
+    runtime = make_runtime(database_url, provider, claim_timeout=2.0)
     campaign = planned_campaign(session, salon)
     first, last = next(pending_batches(session, campaign.id, 100))
     chunk = claim_chunk(
