@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.clients import PERSONAL_FIELDS
 from db.consent import current_consent, record_consent
 from db.models import Client, Salon, Visit, utcnow
 from gate.contacts import normalise_email, normalise_phone
@@ -139,20 +140,8 @@ def _parse_client(
     return parsed
 
 
-CONTACT_FIELDS = [
-    "first_name",
-    "last_name",
-    "phone",
-    "phone_e164",
-    "email",
-    "email_normalized",
-    "birth_date",
-    "guardian_name",
-    "guardian_phone",
-    "guardian_phone_e164",
-    "guardian_email",
-    "guardian_email_normalized",
-]
+# What an import writes: every personal field a CSV row carries (notes are staff-only).
+CONTACT_FIELDS = [name for name in PERSONAL_FIELDS if name != "notes"]
 
 
 def _apply_consent(

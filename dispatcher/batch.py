@@ -39,7 +39,7 @@ from channels.base import Message
 from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from db.models import Campaign, Client, ConsentEvent, Delivery, Salon, Suppression, utcnow
 from dispatcher.runtime import Runtime
-from dispatcher.sending import _recheck, build_message
+from dispatcher.sending import build_message, refused_by_gate
 from gate.audience import split_code
 from templates.errors import TemplateError
 
@@ -137,7 +137,7 @@ def recheck_range(
             Delivery.channel.in_(list(channels)),
         )
     ).all()
-    _skip(session, _recheck(session, salon, campaign, rows, now) if rows else {}, now)
+    _skip(session, refused_by_gate(session, salon, campaign, rows, now) if rows else {}, now)
     return watermark
 
 
@@ -174,7 +174,7 @@ def claim_chunk(
     )
     refused: dict[int, str] = {}
     if watermark is None and candidates:
-        refused = _recheck(session, salon, campaign, candidates, now)
+        refused = refused_by_gate(session, salon, campaign, candidates, now)
         _skip(session, refused, now)
     wanted = [row.id for row in candidates if row.id not in refused]
     claimed: set[int] = set()

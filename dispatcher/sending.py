@@ -1,12 +1,8 @@
-"""Sending pieces shared by campaigns and single messages: recheck, claim, render, record.
+"""Sending pieces shared by campaigns and single messages: recheck, render, record.
 
 Campaign batches are sent by :mod:`dispatcher.batch` (chunked claims, pacing, backoff); this
 module keeps the building blocks it shares with single sends (:mod:`dispatcher.transactional`):
-the gate recheck, the message builder and the one-message outcome (`_outcome`, `store_result`).
-
-Each delivery is claimed in the database (``pending`` -> ``sending``) before the provider call and
-marked after it, so a batch that runs twice sends nothing twice. The gate's client rules are
-checked again right before the claim: a withdrawal stored before the claim stops the send.
+the gate recheck (:func:`refused_by_gate`), the message builder and :func:`store_result`.
 """
 
 from __future__ import annotations
@@ -22,12 +18,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from channels.base import Message
-from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from db.models import Campaign, Client, Delivery, Salon, Suppression, utcnow
 from dispatcher.planning import audience_context
 from dispatcher.runtime import Runtime
-from gate.audience import decision_query, split_code
-from templates.errors import TemplateError
+from gate.audience import decision_query
 from templates.sandbox import render
 from web.tokens import UnsubscribeToken, unsubscribe_url
 
@@ -69,7 +63,7 @@ class BatchResult:
     suppress: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _recheck(
+def refused_by_gate(
     session: Session, salon: Salon, campaign: Campaign, rows: Sequence[Any], now: dt.datetime
 ) -> dict[int, str]:
     """delivery id -> 'Rn:reason' for deliveries whose client no longer passes the gate."""
@@ -89,38 +83,6 @@ def _recheck(
                 # age): never send to an address the gate did not just approve.
                 refused[delivery.id] = "R8:address_changed"
     return refused
-
-
-def claim(
-    session: Session, salon: Salon, campaign: Campaign, first_id: int, last_id: int
-) -> list[int]:
-    """Skip what the gate now refuses, claim the rest; returns the claimed delivery ids."""
-    now = utcnow()
-    rows = session.execute(
-        select(Delivery.id, Delivery.client_id, Delivery.channel, Delivery.address).where(
-            Delivery.campaign_id == campaign.id,
-            Delivery.id.between(first_id, last_id),
-            Delivery.status == "pending",
-        )
-    ).all()
-    refused = _recheck(session, salon, campaign, rows, now)
-    for delivery_id, code in refused.items():
-        rule, reason = split_code(code)
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == "pending")
-            .values(status="skipped", skip_rule=rule, error=reason, updated_at=now)
-        )
-    wanted = [row.id for row in rows if row.id not in refused]
-    if not wanted:
-        return []
-    claimed = session.scalars(
-        update(Delivery)
-        .where(Delivery.id.in_(wanted), Delivery.status == "pending")
-        .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
-        .returning(Delivery.id)
-    ).all()
-    return sorted(claimed)
 
 
 def _context(client: ClientLike, recipient: str, salon: Salon, link: str) -> dict[str, object]:
@@ -156,74 +118,6 @@ def build_message(
         html=render(campaign.email_html, context, html=True) if campaign.email_html else None,
         unsubscribe_url=link,
     )
-
-
-def _outcome(
-    runtime: Runtime, delivery: Delivery, message: Message | None, result: BatchResult
-) -> None:
-    now = utcnow()
-    row: dict[str, Any] = {"id": delivery.id, "updated_at": now}
-    try:
-        assert message is not None
-        receipt = runtime.channel(delivery.channel).send(message)
-    except TransientDeliveryError as exc:
-        if exc.maybe_sent:
-            # The provider may have taken it: never re-send blindly, the reconciler decides.
-            row.update(status="unknown", error_code="maybe_sent", error=str(exc)[:500])
-            result.failed += 1
-            result.updates.append(row)
-            return
-        row.update(status="pending", error_code="transient", error=str(exc)[:500])
-        result.retry += 1
-        result.retry_after = max(result.retry_after or 0, exc.retry_after or 0) or None
-    except ConfigurationError as exc:
-        # The sender is misconfigured, not the address: keep it pending and retry later.
-        row.update(status="pending", error_code="configuration", error=str(exc)[:500])
-        result.retry += 1
-    except PermanentDeliveryError as exc:
-        row.update(status="failed", error_code=exc.code, error=str(exc)[:500])
-        result.failed += 1
-        if exc.suppress and delivery.address:
-            result.suppress.append((delivery.channel, delivery.address, f"provider {exc.code}"))
-    else:
-        row.update(status="sent", provider_id=receipt.provider_id, sent_at=now, body=message.body)
-        result.sent += 1
-    result.updates.append(row)
-
-
-def send_claimed(
-    session: Session, runtime: Runtime, campaign: Campaign, ids: list[int]
-) -> BatchResult:
-    """Render and hand off every claimed delivery; the caller stores the result."""
-    salon = session.get_one(Salon, campaign.salon_id)
-    deliveries = session.scalars(
-        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
-    ).all()
-    clients = {
-        c.id: c
-        for c in session.scalars(
-            select(Client).where(Client.id.in_({d.client_id for d in deliveries}))
-        )
-    }
-    result = BatchResult()
-    for delivery in deliveries:
-        try:
-            message = build_message(runtime, salon, campaign, delivery, clients[delivery.client_id])
-        except TemplateError as exc:
-            # Validated before queueing, so this is rare: a broken render fails, it is never sent.
-            result.updates.append(
-                {
-                    "id": delivery.id,
-                    "status": "failed",
-                    "error_code": "R2",
-                    "error": str(exc)[:500],
-                    "updated_at": utcnow(),
-                }
-            )
-            result.failed += 1
-            continue
-        _outcome(runtime, delivery, message, result)
-    return result
 
 
 def store_result(session: Session, salon_id: int, result: BatchResult) -> None:

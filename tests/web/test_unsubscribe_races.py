@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from web_support import AUTH_TOKEN, BASE_URL, PHONE, withdrawals
 
-from db.models import Campaign, Client, Delivery, Salon
-from dispatcher.sending import claim
+from db.models import Campaign, Client, Delivery, Salon, utcnow
+from dispatcher.batch import claim_chunk, recheck_range
 from settings import Settings
 from web.app import create_app
 
@@ -47,11 +47,20 @@ def _running_campaign(session: Session, salon: Salon, client: Client) -> tuple[C
 
 
 def _claim_all(session: Session, salon: Salon, campaign: Campaign, deliveries: dict) -> list[int]:
+    """The worker's own path: recheck the gate for the range, then claim what passes."""
     ids = [d.id for d in deliveries.values()]
-    claimed = claim(session, salon, campaign, min(ids), max(ids))
+    channels = sorted(deliveries)
+    now = utcnow()
+    watermark = recheck_range(
+        session, salon, campaign, min(ids), max(ids), channels=channels, now=now
+    )
+    chunk = claim_chunk(
+        session, salon, campaign, min(ids), max(ids),
+        limit=len(ids), channels=channels, now=now, watermark=watermark,
+    )  # fmt: skip
     session.commit()
     session.expire_all()
-    return claimed
+    return sorted(row.id for row in chunk.rows)
 
 
 def test_a_withdrawal_stored_before_the_claim_skips_the_delivery_with_r4(
