@@ -106,7 +106,10 @@ def test_the_provider_accepts_and_the_worker_dies_before_its_commit(stack: Stack
 
 
 def test_half_the_sends_fail_with_5xx_and_a_429_storm_with_retry_after(stack: Stack) -> None:
-    stack.start(fake_provider_faults="5xx=0.5,429=0.01,retry_after=0.3")
+    # Each attempt is refused with p = 0.51, so with the harness's 20 attempts about one
+    # campaign in 35 has a recipient refused 20 times in a row and rightly failed. 40 attempts
+    # make that 20,000 * 0.51**40 = 4e-8: every recipient must then end up accepted.
+    stack.start(fake_provider_faults="5xx=0.5,429=0.01,retry_after=0.3", max_attempts="40")
     _run(stack, timeout=300)
     attempts = len(accepted_keys(stack.log))
     assert attempts == RECIPIENTS  # every refused attempt was retried until accepted, once
