@@ -63,6 +63,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "done.paused": ("Campaign paused.", "Kampagne pausiert."),
     "done.resumed": ("Campaign resumed.", "Kampagne fortgesetzt."),
     "done.cancelled": ("Campaign cancelled.", "Kampagne abgebrochen."),
+    "done.retried": (
+        "Failed deliveries queued again.",
+        "Fehlgeschlagene Zustellungen erneut eingereiht.",
+    ),
     "done.test_sent": ("Test message sent.", "Testnachricht gesendet."),
     "done.consent": ("Consent recorded.", "Einwilligung protokolliert."),
     "done.no_reminders": ("Reminder setting saved.", "Einstellung für Erinnerungen gespeichert."),
@@ -184,6 +188,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action.pause": ("Pause", "Pausieren"),
     "action.resume": ("Resume", "Fortsetzen"),
     "action.cancel": ("Cancel campaign", "Kampagne abbrechen"),
+    "action.retry-failed": ("Send failed again", "Fehlgeschlagene erneut senden"),
+    "action.retry_help": (
+        "Sends again what failed for a passing cause (provider down, sender set-up),"
+        " once the cause is fixed. Refusals such as unknown numbers stay failed.",
+        "Sendet erneut, was aus einem vorübergehenden Grund fehlschlug (Anbieter nicht"
+        " erreichbar, Absender-Einrichtung), sobald die Ursache behoben ist. Ablehnungen wie"
+        " unbekannte Nummern bleiben fehlgeschlagen.",
+    ),
     "report.done_of": ("{done} of {total} handled", "{done} von {total} erledigt"),
     "report.rate": ("{rate} per second", "{rate} pro Sekunde"),
     "report.eta": ("about {eta} left", "noch etwa {eta}"),

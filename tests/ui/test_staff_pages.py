@@ -22,7 +22,7 @@ from ui_support import (
 )
 
 from db.consent import current_consent
-from db.models import Campaign, Client, Delivery, Salon, Staff, utcnow
+from db.models import AccessLog, Campaign, Client, Delivery, Salon, Staff, utcnow
 from db.session import session_factory
 from settings import Settings
 from web.texts import TEXTS
@@ -162,7 +162,7 @@ def test_another_salons_campaigns_and_clients_are_not_found(
     csrf = sign_in(web, "bella", "Ben")
     for path in ("", "/edit", "/audience", "/status.json"):
         assert web.get(f"/staff/campaigns/{campaign_id}{path}").status_code == 404, path
-    for verb in ("queue", "pause", "resume", "cancel", "test", "edit"):
+    for verb in ("queue", "pause", "resume", "cancel", "retry-failed", "test", "edit"):
         answer = web.post(f"/staff/campaigns/{campaign_id}/{verb}", data={"csrf_token": csrf})
         assert answer.status_code == 404, verb
     check = {"csrf_token": csrf, "campaign_id": str(campaign_id), "sms_body": GOOD_SMS}
@@ -276,6 +276,54 @@ def test_the_test_message_goes_to_the_outbox_and_is_no_delivery(
     assert len(files) == 1 and "+4915112345678" in files[0].read_text()
     with session_factory(settings.database_url)() as s:
         assert s.scalar(select(Delivery.id)) is None
+
+
+def test_retry_failed_sends_again_what_failed_for_a_passing_cause(
+    web: TestClient,
+    settings: Settings,
+    anna: Salon,
+    anna_clients: list[Client],
+    no_sending: list[int],
+) -> None:
+    campaign_id = _campaign(settings, anna, status="done")
+    outcomes = [("failed", "transient"), ("failed", "21211"), ("sent", None)]
+    with session_factory(settings.database_url)() as s:
+        for client, (status, code) in zip(anna_clients, outcomes, strict=False):
+            s.add(Delivery(salon_id=anna.id, campaign_id=campaign_id, client_id=client.id,
+                           channel="sms", address=client.phone, status=status,
+                           error_code=code, attempts=10))  # fmt: skip
+        s.commit()
+    csrf = sign_in(web, "anna", "Mara")
+    page = web.get(f"/staff/campaigns/{campaign_id}")
+    assert f'action="/staff/campaigns/{campaign_id}/retry-failed"' in page.text
+    before = access_rows(settings.database_url)
+    answer = web.post(f"/staff/campaigns/{campaign_id}/retry-failed", data={"csrf_token": csrf})
+    assert answer.status_code == 200 and TEXTS["done.retried"][0] in answer.text
+    with session_factory(settings.database_url)() as s:
+        states = s.execute(
+            select(Delivery.error_code, Delivery.status, Delivery.attempts).where(
+                Delivery.campaign_id == campaign_id
+            )
+        ).all()
+    # The passing cause goes again from a fresh count; the provider's refusal stays failed.
+    assert sorted(states, key=str) == sorted(
+        [("transient", "pending", 0), ("21211", "failed", 10), (None, "sent", 10)], key=str
+    )
+    assert _status(settings, campaign_id) == "sending"
+    assert no_sending == [campaign_id]
+    assert access_rows(settings.database_url) == before + 1
+    with session_factory(settings.database_url)() as s:
+        logged = s.scalars(select(AccessLog.detail).where(AccessLog.action == "campaign.retry"))
+        assert list(logged) == ["web 1 deliveries queued again"]
+
+
+def test_retry_failed_is_not_offered_when_nothing_can_be_retried(
+    web: TestClient, settings: Settings, anna: Salon
+) -> None:
+    campaign_id = _campaign(settings, anna, status="done")
+    sign_in(web, "anna", "Mara")
+    page = web.get(f"/staff/campaigns/{campaign_id}")
+    assert page.status_code == 200 and "/retry-failed" not in page.text
 
 
 def test_queue_refuses_an_invalid_campaign_naming_the_rule(

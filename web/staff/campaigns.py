@@ -35,8 +35,19 @@ from web.staff.campaign_views import (
 from web.staff.render import render, render_fragment
 from web.staff.sending import Dispatch, TestMessageError, test_address
 
-DONE = ("created", "saved", "queued", "paused", "resumed", "cancelled", "test_sent")
-CONTROLS = {"pause": "campaign.pause", "resume": "campaign.resume", "cancel": "campaign.cancel"}
+DONE = ("created", "saved", "queued", "paused", "resumed", "cancelled", "retried", "test_sent")
+CONTROLS = {
+    "pause": "campaign.pause",
+    "resume": "campaign.resume",
+    "cancel": "campaign.cancel",
+    "retry-failed": "campaign.retry",
+}
+DONE_BY_VERB = {
+    "pause": "paused",
+    "resume": "resumed",
+    "cancel": "cancelled",
+    "retry-failed": "retried",
+}
 
 
 def flash(request: Request) -> str | None:
@@ -109,10 +120,13 @@ class CampaignPages:
         status_code: int = 200,
     ) -> Response:
         report = self.report(s, campaign)
+        # Retry is offered only when a failure had a passing cause (provider down, set-up).
+        retryable = any(code in control.RETRYABLE_ERRORS for code in report["failed_by_code"])
         return render(
             request, "staff/campaign.html", who.t, status_code=status_code,
             who=who, campaign=campaign, error=error, view=view, done=flash(request),
             report_html=render_fragment("staff/_report.html", who.t, report=report),
+            retryable=retryable,
         )  # fmt: skip
 
 
@@ -263,16 +277,15 @@ def _sending_routes(r: APIRouter, settings: Settings, pages: CampaignPages) -> N
         with acting(request, settings, csrf_token=csrf_token, change=True) as (s, who):
             campaign = own_campaign(s, who, campaign_id)
             try:
-                _steer(s, verb, campaign.id)
+                detail = _steer(s, verb, campaign.id)
             except control.ControlError:
                 status = who.t(f"status.{campaign.status}")
                 error = who.t("error.control", verb=who.t(f"action.{verb}"), status=status)
                 return pages.overview(request, s, who, campaign, error=error, status_code=409)
-            log(s, who, CONTROLS[verb], campaign_id=campaign.id)
-        if verb == "resume":
+            log(s, who, CONTROLS[verb], campaign_id=campaign.id, detail=detail)
+        if verb in ("resume", "retry-failed"):
             pages.dispatch.start(campaign_id)
-        done = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[verb]
-        return RedirectResponse(f"/staff/campaigns/{campaign_id}?done={done}", 303)
+        return RedirectResponse(f"/staff/campaigns/{campaign_id}?done={DONE_BY_VERB[verb]}", 303)
 
 
 def _rules(view: CheckView) -> str:
@@ -316,10 +329,14 @@ def _test(
     return None, None, f"{channel} sent"
 
 
-def _steer(s: Session, verb: str, campaign_id: int) -> None:
+def _steer(s: Session, verb: str, campaign_id: int) -> str | None:
+    """Apply the action; what the access log should add (how many deliveries it touched)."""
     if verb == "pause":
         control.pause(s, campaign_id)
     elif verb == "resume":
         control.resume(s, campaign_id)
+    elif verb == "retry-failed":
+        return f"{control.retry_failed(s, campaign_id)} deliveries queued again"
     else:
-        control.cancel(s, campaign_id)
+        return f"{control.cancel(s, campaign_id)} deliveries not sent"
+    return None
