@@ -154,6 +154,50 @@ def staff_add(
     _say("staff_added", name=name)
 
 
+@staff_app.command("unlock")
+def staff_unlock(name: Annotated[str, typer.Argument()], salon: SalonOption) -> None:
+    """Lift a staff member's PIN lock-out early (operator command, logged)."""
+    from db.access import log_access
+    from db.staff import unlock_staff
+
+    try:
+        with _session() as s:
+            owner = get_salon(s, salon)
+            staff = unlock_staff(s, owner, name)
+            log_access(s, owner.id, Actor(owner.id), "staff.unlock", detail=f"staff={staff.id}")
+    except StaffError as exc:
+        _fail("bad_option", what=exc)
+    _say("staff_unlocked", name=name)
+
+
+@staff_app.command("reset-pin")
+def staff_reset_pin(
+    name: Annotated[str, typer.Argument()],
+    salon: SalonOption,
+    pin: Annotated[
+        str,
+        typer.Option(
+            "--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-6 digits"
+        ),
+    ],
+) -> None:
+    """Give a staff member who forgot their PIN a new one (operator command, logged)."""
+    from db.access import log_access
+    from db.staff import reset_pin
+
+    pepper = _pepper()
+    try:
+        with _session() as s:
+            owner = get_salon(s, salon)
+            staff = reset_pin(s, owner, name, pin, pepper=pepper)
+            log_access(s, owner.id, Actor(owner.id), "staff.pin_reset", detail=f"staff={staff.id}")
+    except BadPin as exc:
+        _fail("pin_bad", what=exc)
+    except StaffError as exc:
+        _fail("bad_option", what=exc)
+    _say("staff_pin_reset", name=name)
+
+
 def access_log(
     salon: SalonOption,
     staff_name: Annotated[

@@ -41,6 +41,8 @@ ACTIONS = (
     "salon.retention",
     "salon.settings",
     "staff.add",
+    "staff.unlock",
+    "staff.pin_reset",
     "staff.sign_in",
 )
 

@@ -127,6 +127,34 @@ def add_staff(
     return staff
 
 
+def unlock_staff(session: Session, salon: Salon, name: str) -> Staff:
+    """Lift a lock-out early (the operator has spoken to the staff member); the caller commits.
+
+    The lock-out count is kept, so a staff member who locks themselves again soon waits longer;
+    it resets with the next correct PIN, as ever."""
+    staff = _named(session, salon, name)
+    staff.failed_pins, staff.locked_until = 0, None
+    return staff
+
+
+def reset_pin(session: Session, salon: Salon, name: str, pin: str, *, pepper: str) -> Staff:
+    """Give a staff member who forgot their PIN a new one; it also lifts any lock-out."""
+    staff = _named(session, salon, name)
+    pin_hash = hash_pin(pin, pepper=pepper)
+    holder = _holder_of(session, salon.id, pin, pepper=pepper)
+    if holder is not None and holder.id != staff.id:
+        raise StaffError("another staff member of this salon has that PIN; choose another")
+    staff.pin_hash, staff.failed_pins, staff.lockouts, staff.locked_until = pin_hash, 0, 0, None
+    return staff
+
+
+def _named(session: Session, salon: Salon, name: str) -> Staff:
+    staff = find_staff(session, salon.id, name)
+    if staff is None:
+        raise StaffError(f"salon {salon.slug!r} has no staff member {name.strip()!r}")
+    return staff
+
+
 def is_pin(value: str) -> bool:
     return _PIN.fullmatch(value.strip()) is not None
 

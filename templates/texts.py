@@ -46,6 +46,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "bad_option": ("Invalid option: {what}", "Ungültige Angabe: {what}"),
     "staff_added": ("Staff member {name} added.", "Mitarbeiter/in {name} angelegt."),
+    "staff_unlocked": (
+        "Staff member {name} is unlocked and can sign in again.",
+        "Mitarbeiter/in {name} ist entsperrt und kann sich wieder anmelden.",
+    ),
+    "staff_pin_reset": (
+        "Staff member {name} has a new PIN (any lock-out is lifted).",
+        "Mitarbeiter/in {name} hat eine neue PIN (eine Sperre ist aufgehoben).",
+    ),
     "staff_needed": (
         "This needs a staff member: --staff NAME (the PIN is asked for, or --pin / "
         "SALONPOST_STAFF_PIN).",

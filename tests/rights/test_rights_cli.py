@@ -219,3 +219,49 @@ def test_pausing_and_cancelling_a_campaign_are_logged_once_each(
         assert _log(session) == [*before, (action, staff.id)], command
     session.expire_all()
     assert session.get_one(Campaign, 1).status == "cancelled"
+
+
+def _lock(cli: CliRunner) -> None:
+    for _ in range(5):
+        run(cli, "client", "show", "K1", "--salon", "anna", "--staff", "Mia", "--pin", "9999",
+            ok=False)  # fmt: skip
+    locked = run(cli, "client", "show", "K1", "--salon", "anna", *AS_MIA, ok=False)
+    assert locked.exit_code == 1 and "locked until" in locked.stderr
+
+
+def test_the_operator_unlocks_a_locked_staff_member_and_it_is_logged(
+    cli: CliRunner, session: Session, salon: Salon, staff: Staff, history: dict[str, Client]
+) -> None:
+    _lock(cli)
+    done = run(cli, "staff", "unlock", "Mia", "--salon", "anna")
+    assert "unlocked" in done.stdout
+    assert run(cli, "client", "show", "K1", "--salon", "anna", *AS_MIA).exit_code == 0
+    session.expire_all()
+    member = session.get_one(Staff, staff.id)
+    # The lock-out count stays until the correct PIN, which the show above was.
+    assert (member.locked_until, member.failed_pins, member.lockouts) == (None, 0, 0)
+    assert _log(session) == [("staff.unlock", None), ("client.show", staff.id)]
+
+
+def test_a_new_pin_replaces_a_forgotten_one_and_must_be_free_in_the_salon(
+    cli: CliRunner, session: Session, salon: Salon, staff: Staff, history: dict[str, Client]
+) -> None:
+    _lock(cli)
+    run(cli, "staff", "add", "Ole", "--salon", "anna", "--pin", "5151")
+    taken = run(cli, "staff", "reset-pin", "Mia", "--salon", "anna", "--pin", "5151", ok=False)
+    assert taken.exit_code == 1 and "another staff member" in taken.stderr
+    run(cli, "staff", "reset-pin", "Mia", "--salon", "anna", "--pin", "2468")
+    assert run(cli, "client", "show", "K1", "--salon", "anna", *AS_MIA, ok=False).exit_code == 1
+    shown = run(cli, "client", "show", "K1", "--salon", "anna", "--staff", "Mia", "--pin", "2468")
+    assert shown.exit_code == 0
+    session.expire_all()
+    actions = [action for action, _ in _log(session)]
+    assert actions == ["staff.add", "staff.pin_reset", "client.show"]
+
+
+def test_unlocking_an_unknown_staff_member_is_a_clear_error(
+    cli: CliRunner, session: Session, salon: Salon, staff: Staff
+) -> None:
+    refused = run(cli, "staff", "unlock", "Nobody", "--salon", "anna", ok=False)
+    assert refused.exit_code == 1 and "Nobody" in refused.stderr
+    assert _log(session) == []
