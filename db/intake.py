@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -85,6 +86,26 @@ def _client_row(salon: Salon, new: NewClient, now: dt.datetime) -> Client:
     )
 
 
+def _check_contacts(salon: Salon, new: NewClient) -> None:
+    """A typo in a number or address typed by staff is refused now, not found at send time."""
+    for what, phone in (("phone", new.phone), ("guardian phone", new.guardian_phone)):
+        if phone and phone.strip() and not _is_number(phone, salon.default_region):
+            raise IntakeError(
+                f"{what} {phone.strip()!r} is not a valid number (region {salon.default_region})"
+            )
+    for what, email in (("email", new.email), ("guardian email", new.guardian_email)):
+        if email and email.strip() and normalise_email(email) is None:
+            raise IntakeError(f"{what} {email.strip()!r} is not a valid address")
+
+
+def _is_number(raw: str, region: str) -> bool:
+    """Any valid number: a landline is fine to store, it just receives no SMS (R8)."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(raw, region))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def _record_answer(
     session: Session, client: Client, actor: Actor, channel: str, answers: ConsentAnswers
 ) -> None:
@@ -122,6 +143,7 @@ def create_client(
     )
     if taken is not None:
         raise IntakeError(f"a client {new.ref.strip()!r} exists already")
+    _check_contacts(salon, new)
     client = _client_row(salon, new, utcnow())
     session.add(client)
     session.flush()

@@ -69,6 +69,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "done.test_sent": ("Test message sent.", "Testnachricht gesendet."),
     "done.consent": ("Consent recorded.", "Einwilligung protokolliert."),
+    "done.client_created": ("Client created.", "Angelegt."),
     "done.no_reminders": ("Reminder setting saved.", "Einstellung für Erinnerungen gespeichert."),
     "done.forgotten": (
         "The client is forgotten: personal data removed, visits and counts kept.",
@@ -290,6 +291,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "clients.state": ("State", "Zustand"),
     "clients.forgotten": ("forgotten", "vergessen"),
     "client.title": ("Client {ref}", "Kundin/Kunde {ref}"),
+    "newclient.title": ("New client", "Neue Kundin / neuer Kunde"),
+    "newclient.first_name": ("First name", "Vorname"),
+    "newclient.last_name": ("Last name", "Nachname"),
+    "newclient.birth_help": (
+        "Needed for clients under the salon's age limit: they get marketing only through a"
+        " parent or guardian who agreed.",
+        "Nötig bei Kundschaft unter der Altersgrenze des Salons: Werbung geht dann nur an"
+        " Erziehungsberechtigte, die eingewilligt haben.",
+    ),
+    "newclient.consent": (
+        "Marketing by {channel}: what did the client answer?",
+        "Werbung per {channel}: Was hat die Person geantwortet?",
+    ),
+    "answer.oral": ("Agreed when asked in the salon", "Im Salon gefragt und eingewilligt"),
+    "answer.form": ("Signed the consent form", "Einwilligungsformular unterschrieben"),
+    "answer.declined": ("Declined", "Abgelehnt"),
+    "answer.not-asked": ("Not asked yet (no marketing)", "Noch nicht gefragt (keine Werbung)"),
+    "newclient.save": ("Create client", "Anlegen"),
+    "newclient.refused": ("Not created: {what}", "Nicht angelegt: {what}"),
     "client.is_forgotten": (
         "This client is forgotten: no personal data is kept.",
         "Diese Person ist vergessen: es sind keine persönlichen Daten mehr gespeichert.",

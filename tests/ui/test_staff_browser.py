@@ -161,6 +161,21 @@ def _client_pages(ui: Checked, base: str, clients: list[Client]) -> None:
     ui.both("08-client-card")
     page.get_by_role("link", name="Forget this client…").click()
     ui.both("09-forget-confirm")
+    page.get_by_role("link", name="Clients").click()
+    page.get_by_role("link", name="New client").click()
+    page.get_by_label("Client no.").fill("K9")
+    page.get_by_label("First name").fill("Greta")
+    page.get_by_label("Phone").first.fill("0176 99999999")
+    page.get_by_role("group", name="Marketing by SMS: what did the client answer?").get_by_label(
+        "Agreed when asked in the salon"
+    ).check()
+    page.get_by_role("group", name="Marketing by email: what did the client answer?").get_by_label(
+        "Not asked yet (no marketing)"
+    ).check()
+    ui.both("09b-new-client")
+    page.get_by_role("button", name="Create client").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Client K9")
+    expect(page.locator('[data-consent="sms"]')).to_have_attribute("data-state", "granted")
     page.goto(f"{base}/staff/salon")
     ui.both("10-salon-settings")
 

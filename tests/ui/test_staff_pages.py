@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from ui_support import (
     GOOD_SMS,
     NO_LINK_SMS,
@@ -22,7 +22,7 @@ from ui_support import (
 )
 
 from db.consent import current_consent
-from db.models import AccessLog, Campaign, Client, Delivery, Salon, Staff, utcnow
+from db.models import AccessLog, Campaign, Client, ConsentEvent, Delivery, Salon, Staff, utcnow
 from db.session import session_factory
 from settings import Settings
 from web.texts import TEXTS
@@ -326,6 +326,66 @@ def test_retry_failed_is_not_offered_when_nothing_can_be_retried(
     assert page.status_code == 200 and "/retry-failed" not in page.text
 
 
+NEW_CLIENT = {
+    "ref": "N1", "first_name": "Greta", "phone": "0176 55555555", "email": "greta@example.com",
+    "sms_consent": "oral", "email_consent": "declined",
+}  # fmt: skip
+
+
+def test_a_new_client_is_created_with_the_consent_answer_per_channel(
+    web: TestClient, settings: Settings, anna: Salon
+) -> None:
+    csrf = sign_in(web, "anna", "Mara")
+    before = access_rows(settings.database_url)
+    answer = web.post("/staff/clients/new", data={"csrf_token": csrf, **NEW_CLIENT})
+    assert answer.status_code == 200 and TEXTS["done.client_created"][0] in answer.text
+    assert 'data-consent="sms" data-state="granted"' in answer.text
+    assert 'data-consent="email" data-state="withdrawn"' in answer.text
+    with session_factory(settings.database_url)() as s:
+        client = s.scalars(select(Client).where(Client.ref == "N1")).one()
+        assert (client.salon_id, client.phone_e164) == (anna.id, "+4917655555555")
+        mara = s.scalars(select(Staff).where(Staff.name == "Mara")).one()
+        rows = s.scalars(select(ConsentEvent).where(ConsentEvent.client_id == client.id))
+        events = {e.channel: (e.action, e.source, e.staff_id) for e in rows}
+        assert events == {
+            "sms": ("granted", "oral", mara.id),
+            "email": ("withdrawn", "oral", mara.id),
+        }
+        created = s.scalars(select(AccessLog).where(AccessLog.action == "client.create")).one()
+        assert (created.client_id, created.staff_id) == (client.id, mara.id)
+    assert access_rows(settings.database_url) == before + 2  # created, then the card shown
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"sms_consent": ""}, "sms consent"),
+        ({"phone": "0176 55"}, "not a valid number"),
+        ({"email": "greta@"}, "not a valid address"),
+        ({"email_consent": "form"}, "form reference"),
+        ({"ref": "K1"}, "exists already"),
+        ({"birth_date": "2010-02-30"}, "day is out of range"),
+    ],
+)
+def test_a_new_client_with_bad_input_is_refused_and_nothing_is_stored(
+    web: TestClient,
+    settings: Settings,
+    anna: Salon,
+    anna_clients: list[Client],
+    change: dict[str, str],
+    named: str,
+) -> None:
+    csrf = sign_in(web, "anna", "Mara")
+    before = access_rows(settings.database_url)
+    form = {"csrf_token": csrf, **NEW_CLIENT, **change}
+    answer = web.post("/staff/clients/new", data=form)
+    assert answer.status_code == 422 and named in answer.text
+    assert 'value="Greta"' in answer.text  # what was typed is kept
+    with session_factory(settings.database_url)() as s:
+        assert s.scalar(select(func.count()).select_from(Client)) == len(anna_clients)
+    assert access_rows(settings.database_url) == before
+
+
 def test_queue_refuses_an_invalid_campaign_naming_the_rule(
     web: TestClient, settings: Settings, anna: Salon, no_sending: list[int]
 ) -> None:
@@ -451,6 +511,7 @@ def test_every_page_renders_in_both_languages(
         f"/staff/campaigns/{campaign_id}/audience",
         f"/staff/campaigns/{campaign_id}/audience?channel=sms&rule=R4",
         "/staff/clients?q=K",
+        "/staff/clients/new",
         f"/staff/clients/{client_id}",
         f"/staff/clients/{client_id}/forget",
         "/staff/salon",

@@ -7,6 +7,7 @@ client is "not found" (404).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -14,11 +15,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from db.clients import client_document
 from db.consent import record_consent
 from db.export import export_client
 from db.forget import AlreadyForgotten
+from db.intake import ANSWERS, ConsentAnswers, IntakeError, NewClient, create_client
 from db.models import Client, Staff
 from db.rights import client_by_id, forget, set_no_reminders
 from db.staff import BadPin, PinRefused, sign_in
@@ -28,7 +31,7 @@ from web.staff.audit import log
 from web.staff.auth import Who, acting
 from web.staff.render import render
 
-DONE = ("consent", "no_reminders", "forgotten")
+DONE = ("consent", "no_reminders", "forgotten", "client_created")
 
 
 def search(session: Session, who: Who, query: str) -> list[Client]:
@@ -63,8 +66,16 @@ def _card(request: Request, s: Session, who: Who, client: Client, **values: Any)
     )  # fmt: skip
 
 
+CONTACT_FIELDS = (
+    "first_name", "last_name", "phone", "email", "guardian_name", "guardian_phone",
+    "guardian_email",
+)  # fmt: skip
+NEW_FIELDS = ("ref", *CONTACT_FIELDS, "birth_date", "sms_consent", "email_consent", "form_ref")
+
+
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(prefix="/staff/clients")
+    _new_routes(r, settings)  # before "/{client_id}": "new" is no id
     _change_routes(r, settings)
 
     @r.get("")
@@ -107,6 +118,51 @@ def router(settings: Settings) -> APIRouter:
         )
 
     return r
+
+
+def _new_form(
+    request: Request, who: Who, form: dict[str, str], error: str | None = None
+) -> Response:
+    return render(
+        request, "staff/client_new.html", who.t, who=who, form=form, answers=ANSWERS,
+        error=error, status_code=422 if error else 200,
+    )  # fmt: skip
+
+
+def _new_routes(r: APIRouter, settings: Settings) -> None:
+    @r.get("/new")
+    def new_page(request: Request) -> Response:
+        with acting(request, settings) as (_, who):
+            return _new_form(request, who, dict.fromkeys(NEW_FIELDS, ""))
+
+    @r.post("/new")
+    async def create(request: Request) -> Response:
+        # Why the raw form: a dozen optional fields, all kept to fill the form again on error.
+        data = await request.form()
+        form = {name: str(data.get(name) or "").strip() for name in NEW_FIELDS}
+        return await run_in_threadpool(
+            _create, request, settings, form, str(data.get("csrf_token") or "")
+        )
+
+
+def _create(request: Request, settings: Settings, form: dict[str, str], csrf: str) -> Response:
+    """C3: the client with the marketing answer per channel, or the form again with the error."""
+    with acting(request, settings, csrf_token=csrf, change=True) as (s, who):
+        try:
+            born = dt.date.fromisoformat(form["birth_date"]) if form["birth_date"] else None
+            contact = {name: form[name] or None for name in CONTACT_FIELDS}
+            new = NewClient(form["ref"], birth_date=born, **contact)
+            answers = ConsentAnswers(
+                form["sms_consent"], form["email_consent"], form["form_ref"] or None
+            )
+            client = create_client(
+                s, who.salon, new, answers, who.actor, secret_key=settings.secret_key
+            )
+        except (IntakeError, ValueError) as exc:
+            s.rollback()
+            return _new_form(request, who, form, who.t("newclient.refused", what=str(exc)))
+        client_id = client.id
+    return RedirectResponse(f"/staff/clients/{client_id}?done=client_created", 303)
 
 
 def _change_routes(r: APIRouter, settings: Settings) -> None:
