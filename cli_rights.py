@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -19,6 +19,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from db.clients import NotFound, get_client, get_salon
+from db.models import Salon, Staff
 from db.session import session_scope
 from db.staff import OPERATOR, Actor, BadPin, PinRefused, StaffError
 from settings import get_settings
@@ -125,77 +126,75 @@ def _emit(document: Any) -> None:
 # -- staff ------------------------------------------------------------------------------------
 
 
-@staff_app.command("add")
-def staff_add(
-    name: Annotated[str, typer.Argument()],
-    salon: SalonOption,
-    pin: Annotated[
-        str,
-        typer.Option(
-            "--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-6 digits"
-        ),
-    ],
-    role: Annotated[str, typer.Option("--role")] = "marketing",
-) -> None:
-    """Add a staff member with a personal PIN (operator command)."""
-    from db.access import log_access
-    from db.staff import add_staff
+NewPin = Annotated[
+    str,
+    typer.Option(
+        "--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-6 digits"
+    ),
+]
 
-    pepper = _pepper()
+
+def _on_staff(
+    slug: str, action: str, change: Callable[[Session, Salon], Staff], done: str, name: str
+) -> None:
+    """An operator command on one staff member: the change and its access-log row commit
+    together, a refusal is named and changes nothing."""
+    from db.access import log_access
+
     try:
         with _session() as s:
-            owner = get_salon(s, salon)
-            add_staff(s, owner, name, pin, pepper=pepper, role=role)
-            log_access(s, owner.id, Actor(owner.id), "staff.add", detail=f"role={role}")
+            owner = get_salon(s, slug)
+            staff = change(s, owner)
+            detail = f"staff={staff.id} role={staff.role}"
+            log_access(s, owner.id, Actor(owner.id), action, detail=detail)
     except BadPin as exc:
         _fail("pin_bad", what=exc)
     except StaffError as exc:
         _fail("bad_option", what=exc)
-    _say("staff_added", name=name)
+    _say(done, name=name)
+
+
+@staff_app.command("add")
+def staff_add(
+    name: Annotated[str, typer.Argument()],
+    salon: SalonOption,
+    pin: NewPin,
+    role: Annotated[str, typer.Option("--role")] = "marketing",
+) -> None:
+    """Add a staff member with a personal PIN (operator command)."""
+    from db.staff import add_staff
+
+    pepper = _pepper()
+
+    def add(s: Session, owner: Salon) -> Staff:
+        return add_staff(s, owner, name, pin, pepper=pepper, role=role)
+
+    _on_staff(salon, "staff.add", add, "staff_added", name)
 
 
 @staff_app.command("unlock")
 def staff_unlock(name: Annotated[str, typer.Argument()], salon: SalonOption) -> None:
     """Lift a staff member's PIN lock-out early (operator command, logged)."""
-    from db.access import log_access
     from db.staff import unlock_staff
 
-    try:
-        with _session() as s:
-            owner = get_salon(s, salon)
-            staff = unlock_staff(s, owner, name)
-            log_access(s, owner.id, Actor(owner.id), "staff.unlock", detail=f"staff={staff.id}")
-    except StaffError as exc:
-        _fail("bad_option", what=exc)
-    _say("staff_unlocked", name=name)
+    _on_staff(
+        salon, "staff.unlock", lambda s, owner: unlock_staff(s, owner, name), "staff_unlocked", name
+    )
 
 
 @staff_app.command("reset-pin")
 def staff_reset_pin(
-    name: Annotated[str, typer.Argument()],
-    salon: SalonOption,
-    pin: Annotated[
-        str,
-        typer.Option(
-            "--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-6 digits"
-        ),
-    ],
+    name: Annotated[str, typer.Argument()], salon: SalonOption, pin: NewPin
 ) -> None:
     """Give a staff member who forgot their PIN a new one (operator command, logged)."""
-    from db.access import log_access
     from db.staff import reset_pin
 
     pepper = _pepper()
-    try:
-        with _session() as s:
-            owner = get_salon(s, salon)
-            staff = reset_pin(s, owner, name, pin, pepper=pepper)
-            log_access(s, owner.id, Actor(owner.id), "staff.pin_reset", detail=f"staff={staff.id}")
-    except BadPin as exc:
-        _fail("pin_bad", what=exc)
-    except StaffError as exc:
-        _fail("bad_option", what=exc)
-    _say("staff_pin_reset", name=name)
+
+    def reset(s: Session, owner: Salon) -> Staff:
+        return reset_pin(s, owner, name, pin, pepper=pepper)
+
+    _on_staff(salon, "staff.pin_reset", reset, "staff_pin_reset", name)
 
 
 def access_log(
