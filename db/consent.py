@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Insert,
+    Integer,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.models import CHANNELS, CONSENT_ACTIONS, CONSENT_SOURCES, ConsentEvent, utcnow
+from db.models import (
+    CHANNELS,
+    CONSENT_ACTIONS,
+    CONSENT_SOURCES,
+    Campaign,
+    Client,
+    ConsentEvent,
+    utcnow,
+)
 
 
 def current_consent(session: Session, client_id: int) -> dict[tuple[str, str], str]:
@@ -108,6 +129,94 @@ def record_consent_once(
         .returning(ConsentEvent.id)
     )
     return session.execute(statement).first() is not None
+
+
+def withdraw_by_link(
+    conn: Connection, *, salon_id: int, client_id: int, channel: str, campaign_id: int | None
+) -> bool:
+    """Append the client's withdrawal (source ``link``) unless already withdrawn; True if appended.
+
+    Runs :func:`link_withdrawal`; on an autocommit connection it is its own transaction.
+    """
+    statement, values = link_withdrawal(
+        conn.dialect.name,
+        salon_id=salon_id,
+        client_id=client_id,
+        channel=channel,
+        campaign_id=campaign_id,
+    )
+    return conn.execute(statement, values).first() is not None
+
+
+def link_withdrawal(
+    dialect_name: str, *, salon_id: int, client_id: int, channel: str, campaign_id: int | None
+) -> tuple[Insert, dict[str, Any]]:
+    """The statement and values appending a withdrawal by link; it returns the new event's id.
+
+    Nothing is appended unless the client is the salon's (and the campaign, if named, too): the
+    token's claims are checked in the same statement, so a first click is one round trip (the
+    link is the public hot path). The dedupe key names the latest event seen, so concurrent
+    clicks race for one key and only one event is stored, while a click after a re-grant (a
+    newer latest event) stores a new withdrawal: a withdrawal always wins.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    values = {
+        "salon_id": salon_id,
+        "client_id": client_id,
+        "channel": channel,
+        "campaign_id": campaign_id,
+        "key_prefix": f"link:{client_id}:{channel}:after:",
+        # Naive UTC, as UTCDateTime stores it: the statement may run on a raw driver connection.
+        "at": utcnow().replace(tzinfo=None),
+    }
+    return _withdrawal(dialect_name, campaign_id is not None), values
+
+
+@cache
+def _withdrawal(dialect_name: str, with_campaign: bool) -> Insert:
+    """The statement of :func:`withdraw_by_link`, built once (it is hot) per dialect and shape."""
+    client_id, channel = bindparam("client_id", type_=Integer), bindparam("channel", type_=String)
+    salon_id = bindparam("salon_id", type_=Integer)
+    latest_id = (
+        select(func.max(ConsentEvent.id))
+        .where(
+            ConsentEvent.client_id == client_id,
+            ConsentEvent.channel == channel,
+            ConsentEvent.party == "client",
+        )
+        .scalar_subquery()
+    )
+    latest_action = select(ConsentEvent.action).where(ConsentEvent.id == latest_id)
+    campaign_id = bindparam("campaign_id", type_=Integer) if with_campaign else null()
+    event = select(
+        salon_id,
+        Client.id,
+        channel,
+        literal("client"),
+        literal("withdrawn"),
+        literal("link"),
+        campaign_id,
+        bindparam("key_prefix", type_=String) + func.coalesce(latest_id, 0).cast(String),
+        bindparam("at", type_=DateTime()),
+    ).where(
+        Client.id == client_id,
+        Client.salon_id == salon_id,
+        func.coalesce(latest_action.scalar_subquery(), "") != "withdrawn",
+    )
+    if with_campaign:
+        event = event.where(
+            exists().where(Campaign.id == campaign_id, Campaign.salon_id == salon_id)
+        )
+    columns = ["salon_id", "client_id", "channel", "party", "action", "source", "campaign_id"]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement: Insert = (
+        dialect.insert(ConsentEvent)
+        .from_select([*columns, "dedupe_key", "at"], event)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(ConsentEvent.id)
+    )
+    return statement
 
 
 def latest_events(session: Session, client_id: int, channel: str) -> dict[str, tuple[int, str]]:

@@ -8,18 +8,24 @@ of salon B) gets one and the same 404 page, so the answer tells nothing about wh
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache, lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from sqlalchemy import Connection, Select, exists, func, select
+from sqlalchemy import ClauseElement, Compiled, Connection, Engine, Select, exists, make_url, select
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from db.consent import record_consent_once
-from db.models import CHANNELS, Campaign, Client, ConsentEvent, Salon
+from db.consent import link_withdrawal, withdraw_by_link
+from db.models import CHANNELS, Campaign, Client, Salon
 from db.session import get_engine
 from settings import Settings
 from web.pages import channel_name, pick_language, render_page
@@ -38,44 +44,10 @@ SECURITY_HEADERS = {
 }
 
 
-@dataclass(frozen=True)
-class Subject:
-    """Whom a valid token names: checked against the database, never trusted on its own."""
-
-    token: UnsubscribeToken
-    salon_name: str
-    # channel -> (id, action) of the client's latest consent event there ((0, "") if none).
-    latest: dict[str, tuple[int, str]]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    subject: Subject
-    channels: list[str]  # what the client is now unsubscribed from (after this POST)
-    withdrawn: list[str]  # what this POST newly withdrew (empty for a repeated POST)
-
-
-def _latest(token: UnsubscribeToken, channel: str) -> tuple[Any, Any]:
-    latest_id = (
-        select(func.max(ConsentEvent.id))
-        .where(
-            ConsentEvent.client_id == token.client_id,
-            ConsentEvent.channel == channel,
-            ConsentEvent.party == "client",
-        )
-        .scalar_subquery()
-    )
-    action = select(ConsentEvent.action).where(ConsentEvent.id == latest_id).scalar_subquery()
-    return latest_id.label(f"{channel}_id"), action.label(f"{channel}_action")
-
-
-def subject_query(token: UnsubscribeToken) -> Select[Any]:
-    """The salon's name and the latest consent per channel, if the client belongs to the salon.
-
-    One round trip (the link is the hot path); a campaign named by the token must be the salon's.
-    """
+def subject_query(token: UnsubscribeToken) -> Select[str]:
+    """The salon's name, if the client is the salon's (and the campaign, if named, too)."""
     query = (
-        select(Salon.name, *(column for c in CHANNELS for column in _latest(token, c)))
+        select(Salon.name)
         .join(Client, Client.salon_id == Salon.id)
         .where(Salon.id == token.salon_id, Client.id == token.client_id)
     )
@@ -86,59 +58,128 @@ def subject_query(token: UnsubscribeToken) -> Select[Any]:
     return query
 
 
-def find_subject(conn: Connection, token: UnsubscribeToken) -> Subject | None:
-    row = conn.execute(subject_query(token)).first()
-    if row is None:
-        return None
-    values = row._mapping
-    latest = {c: (values[f"{c}_id"] or 0, values[f"{c}_action"] or "") for c in CHANNELS}
-    return Subject(token, row.name, latest)
+@lru_cache(maxsize=8)
+def _autocommit(database_url: str) -> Engine:
+    # Every statement here is its own transaction: a withdrawal is one INSERT, so BEGIN and
+    # COMMIT would only add round trips. Cached: the option engine is made once per URL.
+    return get_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
 
 
-def withdraw(conn: Connection, subject: Subject, channels: list[str]) -> list[str]:
-    """Withdraw each channel not withdrawn yet; the channels newly withdrawn.
-
-    The dedupe key names the latest event seen, so concurrent clicks of one link race for the
-    same key and only one event is stored, while a later click after a re-grant (a newer latest
-    event) stores a new withdrawal: a withdrawal always wins.
-    """
-    token = subject.token
-    done = []
-    for channel in channels:
-        latest_id, action = subject.latest[channel]
-        if action == "withdrawn":
-            continue
-        stored = record_consent_once(
-            conn,
-            dedupe_key=f"link:{token.client_id}:{channel}:after:{latest_id}",
-            salon_id=token.salon_id,
-            client_id=token.client_id,
-            channel=channel,
-            action="withdrawn",
-            source="link",
-            campaign_id=token.campaign_id,
-        )
-        if stored:
-            done.append(channel)
-    return done
-
-
-def unsubscribe(database_url: str, token: UnsubscribeToken, channels: list[str]) -> Outcome | None:
-    """One transaction: check the token against the database, then withdraw."""
-    # A Core connection, not an ORM session: this is the hot path and maps no objects.
-    with get_engine(database_url).begin() as conn:
-        subject = find_subject(conn, token)
-        if subject is None:
-            return None
-        withdrawn = withdraw(conn, subject, channels)
+def _withdraw(conn: Connection, token: UnsubscribeToken, channels: list[str]) -> list[str]:
+    ids = {"salon_id": token.salon_id, "client_id": token.client_id}
+    withdrawn = [
+        channel
+        for channel in channels
+        if withdraw_by_link(conn, **ids, channel=channel, campaign_id=token.campaign_id)
+    ]
     if withdrawn:
         log.info("unsubscribed salon=%s client=%s %s", token.salon_id, token.client_id, withdrawn)
-    return Outcome(subject, channels, withdrawn)
+    return withdrawn
 
 
-def _lookup(database_url: str, token: UnsubscribeToken) -> Subject | None:
+def unsubscribe(database_url: str, token: UnsubscribeToken) -> bool:
+    """Withdraw on the token's channel; False if the token names nobody (nothing changes then).
+
+    The hot path (RFC 8058 one-click): a first click is one statement that checks the token's
+    claims and appends the withdrawal. Only when nothing was appended (already withdrawn, a
+    lost race with a concurrent click, or nobody to withdraw for) a second query tells which.
+    """
+    with _autocommit(database_url).connect() as conn:
+        if _withdraw(conn, token, [token.channel]):
+            return True
+        return conn.execute(subject_query(token)).first() is not None
+
+
+class LinkDatabase:
+    """PostgreSQL connections for the one-click POST, used straight from the event loop.
+
+    Why not SQLAlchemy's engine in the threadpool: handing each request to a worker thread and
+    back costs more CPU than the rest of the request. Why not an asyncio connection pool: the
+    test client runs every request in a new event loop. A psycopg AsyncConnection serves any
+    loop as long as one task at a time uses it, so idle connections are shared and only the cap
+    (a semaphore) is kept per loop. The statements are SQLAlchemy's, compiled once.
+    """
+
+    def __init__(self, database_url: str, *, size: int = 8) -> None:
+        """``size``: connections in use at once per event loop (per worker process)."""
+        url = make_url(database_url).set(drivername="postgresql")
+        self.conninfo = url.render_as_string(hide_password=False)
+        self.size = size
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._limits: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            WeakKeyDictionary()
+        )
+
+    async def unsubscribe(self, token: UnsubscribeToken) -> bool:
+        """As :func:`unsubscribe`, in (for a first click) one round trip."""
+        statement, values = link_withdrawal(
+            "postgresql",
+            salon_id=token.salon_id,
+            client_id=token.client_id,
+            channel=token.channel,
+            campaign_id=token.campaign_id,
+        )
+        if await self._fetch(_compiled(statement), values):
+            log.info("unsubscribed salon=%s client=%s", token.salon_id, token.client_id)
+            return True
+        return await self._fetch(subject_query(token).compile(dialect=_PG)) is not None
+
+    async def _fetch(self, compiled: Compiled, values: dict[str, Any] | None = None) -> Any:
+        params = compiled.construct_params(values)
+        async with self._connection() as conn:
+            return await (await conn.execute(compiled.string, params)).fetchone()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        loop = asyncio.get_running_loop()
+        limit = self._limits.setdefault(loop, asyncio.Semaphore(self.size))
+        async with limit:
+            conn = self._idle.pop() if self._idle else await self._connect()
+            try:
+                yield conn
+            except psycopg.OperationalError:
+                await conn.close()  # broken (server restarted?): not back to the pool
+                raise
+            if conn.closed or len(self._idle) >= self.size:
+                await conn.close()
+            else:
+                self._idle.append(conn)
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        # Autocommit: a withdrawal is one INSERT, BEGIN and COMMIT would only add round trips.
+        return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+
+
+_PG = psycopg_dialect()  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=8)
+def _link_database(database_url: str) -> LinkDatabase | None:
+    """One per database (apps of one process share it); None off PostgreSQL (the threadpool)."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return None
+    return LinkDatabase(database_url)
+
+
+@cache
+def _compiled(statement: ClauseElement) -> Compiled:
+    return statement.compile(dialect=_PG)
+
+
+def unsubscribe_for_page(
+    database_url: str, token: UnsubscribeToken, channels: list[str]
+) -> str | None:
+    """Withdraw on ``channels``; the salon's name for the done page, None if nobody."""
+    with _autocommit(database_url).connect() as conn:
+        salon_name = conn.execute(subject_query(token)).scalar()
+        if salon_name is not None:
+            _withdraw(conn, token, channels)
+        return salon_name
+
+
+def _lookup(database_url: str, token: UnsubscribeToken) -> str | None:
     with get_engine(database_url).connect() as conn:
-        return find_subject(conn, token)
+        return conn.execute(subject_query(token)).scalar()
 
 
 def _page(page: str, lang: str, status: int = 200, **values: object) -> HTMLResponse:
@@ -161,41 +202,51 @@ def _is_one_click(form: FormData) -> bool:
 
 def router(settings: Settings) -> APIRouter:
     routes = APIRouter()
+    database_url = settings.database_url
+    links = _link_database(database_url)
+
+    async def one_click(token: UnsubscribeToken) -> bool:
+        if links is not None:
+            return await links.unsubscribe(token)
+        return await run_in_threadpool(unsubscribe, database_url, token)
+
+    def invalid(request: Request) -> Response:
+        return _page("invalid", pick_language(request.headers.get("accept-language")), status=404)
 
     @routes.get("/u/{value}", response_class=HTMLResponse)
     async def confirm(value: str, request: Request) -> Response:
-        lang = pick_language(request.headers.get("accept-language"))
         token = _token(settings, value)
-        subject = None
-        if token is not None:
-            subject = await run_in_threadpool(_lookup, settings.database_url, token)
-        if subject is None:
-            return _page("invalid", lang, status=404)
-        name = channel_name([subject.token.channel], lang)
-        return _page(
-            "unsubscribe", lang, salon=subject.salon_name, channel=name, action=f"/u/{value}"
-        )
+        if token is None:
+            return invalid(request)
+        salon_name = await run_in_threadpool(_lookup, database_url, token)
+        if salon_name is None:
+            return invalid(request)
+        lang = pick_language(request.headers.get("accept-language"))
+        name = channel_name([token.channel], lang)
+        return _page("unsubscribe", lang, salon=salon_name, channel=name, action=f"/u/{value}")
 
     @routes.post("/u/{value}")
     async def unsubscribe_post(value: str, request: Request) -> Response:
-        lang = pick_language(request.headers.get("accept-language"))
         form = await request.form()
         token = _token(settings, value)
-        outcome = None
-        if token is not None:
-            channels = list(CHANNELS) if form.get("all") else [token.channel]
-            outcome = await run_in_threadpool(unsubscribe, settings.database_url, token, channels)
-        if outcome is None:
-            return _page("invalid", lang, status=404)
+        if token is None:
+            return invalid(request)
         if _is_one_click(form):
             # RFC 8058: the mail provider POSTs for the client; no page, cookie or redirect.
-            return PlainTextResponse("unsubscribed", headers={"Cache-Control": "no-store"})
+            if not await one_click(token):
+                return invalid(request)
+            return PlainTextResponse("unsubscribed", headers=SECURITY_HEADERS)
+        channels = list(CHANNELS) if form.get("all") else [token.channel]
+        salon_name = await run_in_threadpool(unsubscribe_for_page, database_url, token, channels)
+        if salon_name is None:
+            return invalid(request)
+        lang = pick_language(request.headers.get("accept-language"))
         return _page(
             "unsubscribed",
             lang,
-            salon=outcome.subject.salon_name,
-            channel=channel_name(outcome.channels, lang),
-            offer_all=set(outcome.channels) != set(CHANNELS),
+            salon=salon_name,
+            channel=channel_name(channels, lang),
+            offer_all=set(channels) != set(CHANNELS),
             action=f"/u/{value}",
         )
 
