@@ -276,7 +276,7 @@ def _measure(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, flo
     with get_engine(url).connect() as conn:
         stored = conn.scalar(select(func.count()).select_from(ConsentEvent)) or 0
     get_engine(url).dispose()
-    return _report(args, baseline, run, stored, sent, sent_after, (load_before, load_after))
+    return _report(args, baseline, run, stored, sent, (load_before, load_after))
 
 
 def _report(

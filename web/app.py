@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, ops_token: str | None = None
     app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz")
