@@ -26,7 +26,7 @@ from db.session import session_scope
 from dispatcher.batch_run import run_batch
 from dispatcher.broker import register
 from dispatcher.control import OPEN_STATES
-from dispatcher.planning import pending_batches, plan
+from dispatcher.planning import Watermark, pending_batches, plan
 from dispatcher.reconcile import reconcile
 from dispatcher.runtime import get_runtime
 
@@ -49,12 +49,15 @@ def plan_campaign(campaign_id: int) -> None:
     runtime = get_runtime()
     with session_scope(runtime.database_url) as session:
         planned = plan(session, campaign_id)
-    enqueue_batches(campaign_id)
-    log.info("campaign %s: planned=%s", campaign_id, planned)
+    enqueue_batches(campaign_id, planned=planned)
+    log.info("campaign %s: planned=%s", campaign_id, planned is not None)
 
 
-def enqueue_batches(campaign_id: int, *, due_only: bool = False) -> int:
-    """One ``send_batch`` per range of pending deliveries of a sending campaign."""
+def enqueue_batches(
+    campaign_id: int, *, due_only: bool = False, planned: Watermark | None = None
+) -> int:
+    """One ``send_batch`` per range of pending deliveries of a sending campaign; `planned`:
+    the gate's watermark of the snapshot just written, which spares a fresh batch its recheck."""
     runtime = get_runtime()
     with session_scope(runtime.database_url) as session:
         status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
@@ -62,8 +65,9 @@ def enqueue_batches(campaign_id: int, *, due_only: bool = False) -> int:
             return 0
         due_by = utcnow() if due_only else None
         batches = list(pending_batches(session, campaign_id, runtime.batch_size, due_by=due_by))
+    mark = [planned.consent_id, planned.suppression_id] if planned else None
     for first_id, last_id in batches:
-        send_batch.send(campaign_id, first_id, last_id)
+        send_batch.send(campaign_id, first_id, last_id, mark)
     finish_campaign.send(campaign_id)
     return len(batches)
 
@@ -76,9 +80,12 @@ def enqueue_batches(campaign_id: int, *, due_only: bool = False) -> int:
     max_backoff=60_000,
     time_limit=15 * 60_000,
 )
-def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
+def send_batch(
+    campaign_id: int, first_id: int, last_id: int, planned: list[int] | None = None
+) -> None:
     runtime = get_runtime()
-    outcome = run_batch(runtime, campaign_id, first_id, last_id)
+    mark = Watermark(*planned) if planned else None
+    outcome = run_batch(runtime, campaign_id, first_id, last_id, planned=mark)
     if outcome.again_in is not None:
         # Retries due later, quiet hours or pacing: this batch comes back by itself.
         delay = int(outcome.again_in * 1000)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     bindparam,
+    column,
     exists,
     func,
     or_,
@@ -38,32 +39,38 @@ from sqlalchemy.orm import Session
 from channels.base import Message
 from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from db.models import Campaign, Client, ConsentEvent, Delivery, Salon, Suppression, utcnow
+from dispatcher.planning import Watermark
 from dispatcher.runtime import Runtime
 from dispatcher.sending import build_message, refused_by_gate
 from gate.audience import split_code
 from templates.errors import TemplateError
 
 _table: Table = Delivery.__table__  # type: ignore[assignment]
-# Why Core and bind parameters: one statement executed for the whole chunk (executemany,
-# pipelined by psycopg), fenced by the claim it records.
+# What recording a hand-off writes, besides ``attempts + 1``; a record holds ``b_<column>``.
+_RESULT = ("status", "provider_id", "error_code", "error", "body", "sent_at", "updated_at",
+           "next_attempt_at")  # fmt: skip
+_ATTEMPTS = _table.c.attempts + 1
+_FENCE = (_table.c.status == "sending", _table.c.claimed_at == bindparam("b_claimed"))
+# SQLite (the embedded default): one statement executed for the whole chunk (executemany).
 RECORD = (
     update(_table)
-    .where(
-        _table.c.id == bindparam("b_id"),
-        _table.c.status == "sending",
-        _table.c.claimed_at == bindparam("b_claimed"),
+    .where(_table.c.id == bindparam("b_id"), *_FENCE)
+    .values({name: bindparam(f"b_{name}") for name in _RESULT} | {"attempts": _ATTEMPTS})
+)
+# PostgreSQL: the chunk as one array per column, joined in one UPDATE. Why: executemany still
+# costs PostgreSQL a statement per row (parse, plan, executor start), most of a record's cost.
+_ROWS = (
+    func.unnest(
+        *(bindparam(f"b_{name}", type_=postgresql.ARRAY(_table.c[name].type))
+          for name in ("id", *_RESULT))
     )
-    .values(
-        status=bindparam("b_status"),
-        provider_id=bindparam("b_provider_id"),
-        error_code=bindparam("b_error_code"),
-        error=bindparam("b_error"),
-        body=bindparam("b_body"),
-        sent_at=bindparam("b_sent_at"),
-        updated_at=bindparam("b_updated_at"),
-        next_attempt_at=bindparam("b_next_attempt_at"),
-        attempts=_table.c.attempts + 1,
-    )
+    .table_valued(*(column(name) for name in ("id", *_RESULT)))
+    .render_derived("r")
+)  # fmt: skip
+RECORD_ARRAYS = (
+    update(_table)
+    .where(_table.c.id == _ROWS.c.id, *_FENCE)
+    .values({name: _ROWS.c[name] for name in _RESULT} | {"attempts": _ATTEMPTS})
 )
 
 
@@ -104,16 +111,6 @@ class ChunkResult:
     retry_after: float | None = None  # a 429's Retry-After: the whole batch waits that long
 
 
-@dataclass(frozen=True)
-class Watermark:
-    """The newest consent event and suppression when the gate last checked a range: a claim
-    leaves out every client with anything newer, so a withdrawal stored before the claim
-    always stops the send, without running the whole gate query for every chunk."""
-
-    consent_id: int
-    suppression_id: int
-
-
 def recheck_range(
     session: Session,
     salon: Salon,
@@ -125,10 +122,7 @@ def recheck_range(
     now: dt.datetime,
 ) -> Watermark:
     """Run the gate's client rules for every pending delivery of the range; skip the refused."""
-    watermark = Watermark(
-        session.scalar(select(func.coalesce(func.max(ConsentEvent.id), 0))) or 0,
-        session.scalar(select(func.coalesce(func.max(Suppression.id), 0))) or 0,
-    )
+    watermark = Watermark.now(session)
     rows = session.execute(
         select(Delivery.id, Delivery.client_id, Delivery.channel, Delivery.address).where(
             Delivery.campaign_id == campaign.id,
@@ -166,72 +160,88 @@ def claim_chunk(
     """Claim up to `limit` due deliveries of the range that pass the gate.
 
     Without a `watermark` the gate runs on the chunk's candidates; with one (from
-    `recheck_range`), clients with newer consent events or suppressions wait for the next
-    recheck instead."""
+    `recheck_range` or the planning), clients with newer consent events or suppressions wait
+    for the next recheck instead."""
     started = time.monotonic()
-    candidates = _candidates(
-        session, salon, campaign, first_id, last_id, limit, channels, now, watermark
-    )
-    refused: dict[int, str] = {}
-    if watermark is None and candidates:
-        refused = refused_by_gate(session, salon, campaign, candidates, now)
-        _skip(session, refused, now)
-    wanted = [row.id for row in candidates if row.id not in refused]
-    claimed: set[int] = set()
-    if wanted:
-        claimed = set(
-            session.scalars(
-                update(Delivery)
-                .where(Delivery.id.in_(wanted), Delivery.status == "pending")
-                .values(status="sending", claimed_at=now, updated_at=now)
-                .returning(Delivery.id)
-            )
-        )
-    return Chunk(now, [row for row in candidates if row.id in claimed], started)
+    conditions = _due(campaign, first_id, last_id, channels, now)
+    if watermark is None:
+        passed = _passing_gate(session, salon, campaign, conditions, limit, now)
+        conditions.append(Delivery.id.in_(passed))
+    else:
+        conditions += _unchanged_since(salon, watermark)
+    return Chunk(now, _claim(session, conditions, limit, now), started)
 
 
-def _candidates(
+def _due(
+    campaign: Campaign, first_id: int, last_id: int, channels: Sequence[str], now: dt.datetime
+) -> list[ColumnElement[bool]]:
+    return [
+        Delivery.campaign_id == campaign.id,
+        Delivery.id.between(first_id, last_id),
+        Delivery.status == "pending",
+        Delivery.channel.in_(list(channels)),
+        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        # Paused or cancelled between two chunks: nothing more is claimed.
+        exists().where(Campaign.id == campaign.id, Campaign.status == "sending"),
+    ]
+
+
+def _passing_gate(
     session: Session,
     salon: Salon,
     campaign: Campaign,
-    first_id: int,
-    last_id: int,
+    due: list[ColumnElement[bool]],
     limit: int,
-    channels: Sequence[str],
     now: dt.datetime,
-    watermark: Watermark | None,
-) -> Sequence[Any]:
-    query = (
-        select(
-            Delivery.id,
-            Delivery.client_id,
-            Delivery.channel,
-            Delivery.address,
-            Delivery.recipient,
-            Delivery.attempts,
-            Client.first_name,
-            Client.last_name,
-            Client.guardian_name,
-        )
-        .join(Client, Client.id == Delivery.client_id)
-        .where(
-            Delivery.campaign_id == campaign.id,
-            Delivery.id.between(first_id, last_id),
-            Delivery.status == "pending",
-            Delivery.channel.in_(list(channels)),
-            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-            # Paused or cancelled between two chunks: nothing more is claimed.
-            exists().where(Campaign.id == campaign.id, Campaign.status == "sending"),
-        )
+) -> list[int]:
+    """The ids of up to `limit` due deliveries whose clients pass the gate; skip the others."""
+    candidates = session.execute(
+        select(Delivery.id, Delivery.client_id, Delivery.channel, Delivery.address)
+        .where(*due)
         .order_by(Delivery.id)
         .limit(limit)
-    )
-    if watermark is not None:
-        query = query.where(*_unchanged_since(salon, watermark))
-    if session.get_bind().dialect.name == "postgresql":
+    ).all()
+    refused = refused_by_gate(session, salon, campaign, candidates, now) if candidates else {}
+    _skip(session, refused, now)
+    return [row.id for row in candidates if row.id not in refused]
+
+
+# What a claimed row carries for its message (besides the client's names).
+_CLAIMED = tuple(_table.c[name] for name in ("id", "client_id", "channel", "address",
+                                             "recipient", "attempts"))  # fmt: skip
+
+
+def _claim(
+    session: Session, conditions: list[ColumnElement[bool]], limit: int, now: dt.datetime
+) -> Sequence[Any]:
+    """Mark up to `limit` deliveries meeting `conditions` as ``sending``; their rows, with the
+    client fields rendering needs."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    picked: Any = select(Delivery.id).where(*conditions).order_by(Delivery.id).limit(limit)
+    if postgres:
         # Two copies of one batch (the queue is at-least-once) take different rows, not turns.
-        query = query.with_for_update(of=Delivery.__table__, skip_locked=True)
-    return session.execute(query).all()
+        # MATERIALIZED: as a plain subquery PostgreSQL may run it again per updated row,
+        # each time past the rows just locked, and claim far more than `limit`.
+        picked = picked.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        picked = select(picked.c.id)
+    claim = (
+        update(Delivery)
+        # correlate(None): the rows to claim, not a test of the row being updated.
+        .where(Delivery.id.in_(picked.correlate(None)), Delivery.status == "pending")
+        .values(status="sending", claimed_at=now, updated_at=now)
+    )
+    claimed: Any
+    if postgres:
+        # One statement: the claim (a data-modifying CTE) and the client fields, joined.
+        claimed = claim.returning(*_CLAIMED).cte("claimed")
+    else:
+        ids = session.scalars(claim.returning(Delivery.id)).all()
+        claimed = select(*_CLAIMED).where(Delivery.id.in_(ids)).subquery("claimed")
+    return session.execute(
+        select(claimed, Client.first_name, Client.last_name, Client.guardian_name)
+        .join(Client, Client.id == claimed.c.client_id)
+        .order_by(claimed.c.id)
+    ).all()
 
 
 def _unchanged_since(salon: Salon, watermark: Watermark) -> list[ColumnElement[bool]]:
@@ -246,7 +256,10 @@ def _unchanged_since(salon: Salon, watermark: Watermark) -> list[ColumnElement[b
         Suppression.address == Delivery.address,
         Suppression.id > watermark.suppression_id,
     )
-    return [~newer_consent, ~newer_suppression, Client.anonymised_at.is_(None)]
+    # Forgetting a client clears the address of each of its deliveries in the same transaction:
+    # this is how a claim sees it without reading the client table.
+    remembered = Delivery.address.is_not(None)
+    return [~newer_consent, ~newer_suppression, remembered]
 
 
 def hand_off(
@@ -360,6 +373,14 @@ def _record(row: Any, chunk: Chunk, status: str, **values: Any) -> dict[str, Any
     return record
 
 
+def _store(session: Session, chunk: Chunk, records: list[dict[str, Any]]) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(RECORD, records)
+        return
+    arrays = {f"b_{name}": [r[f"b_{name}"] for r in records] for name in ("id", *_RESULT)}
+    session.execute(RECORD_ARRAYS, {**arrays, "b_claimed": chunk.claimed_at})
+
+
 def record_chunk(session: Session, salon_id: int, chunk: Chunk, result: ChunkResult) -> None:
     """Store the outcomes, give back the claims never handed off, suppress refused addresses.
 
@@ -369,7 +390,7 @@ def record_chunk(session: Session, salon_id: int, chunk: Chunk, result: ChunkRes
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit = off"))
     if result.records:
-        session.execute(RECORD, result.records)
+        _store(session, chunk, result.records)
     unsent = [row.id for row in chunk.rows if row.id not in result.handed_off]
     if unsent:
         session.execute(

@@ -1,7 +1,10 @@
 """One batch message: its id range is sent chunk after chunk until nothing is due.
 
-A pass rechecks the gate for the whole range once (see `dispatcher.batch.Watermark`), then
-claims, hands off and records chunk by chunk. It stops when the campaign is paused or
+A pass rechecks the gate for the whole range once (see `dispatcher.planning.Watermark`), then
+claims, hands off and records chunk by chunk. A pass that starts within `max_seconds` of the
+planning takes the snapshot's own verdict and watermark instead: the verdict is then no older
+than a recheck's by the end of a pass, and the recheck (the gate query over the whole range)
+would cost more than sending the range. It stops when the campaign is paused or
 cancelled, when the provider throttles (429) or the limiter has no slot in time, or after
 `max_seconds` (the thread goes back to the pool); `BatchOutcome.again_in` tells the actor when
 to send the batch message again: when the next retry is due or the quiet hours end.
@@ -21,6 +24,7 @@ from db.session import session_scope
 from dispatcher.batch import Chunk, ChunkResult, claim_chunk, hand_off, recheck_range, record_chunk
 from dispatcher.control import after_chunk
 from dispatcher.pacing import quiet_until
+from dispatcher.planning import Watermark
 from dispatcher.runtime import Runtime
 
 
@@ -35,9 +39,17 @@ class BatchOutcome:
 
 
 def run_batch(
-    runtime: Runtime, campaign_id: int, first_id: int, last_id: int, *, max_seconds: float = 60.0
+    runtime: Runtime,
+    campaign_id: int,
+    first_id: int,
+    last_id: int,
+    *,
+    max_seconds: float = 60.0,
+    planned: Watermark | None = None,
 ) -> BatchOutcome:
-    """Send the due deliveries of one id range of a sending campaign, chunk by chunk."""
+    """Send the due deliveries of one id range of a sending campaign, chunk by chunk.
+
+    `planned`: the watermark of the campaign's planning, when the batch was enqueued by it."""
     outcome = BatchOutcome()
     pause = 0.0
     deadline = time.monotonic() + max_seconds
@@ -52,9 +64,8 @@ def run_batch(
             if runtime.quiet_hours
             else list(campaign.channels)
         )
-        watermark = recheck_range(
-            session, salon, campaign, first_id, last_id, channels=channels, now=utcnow()
-        )
+        watermark = _gate_verdict(session, salon, campaign, (first_id, last_id), channels,
+                                  planned=planned, max_age=max_seconds)  # fmt: skip
     while channels:
         with session_scope(runtime.database_url) as session:
             chunk = claim_chunk(session, salon, campaign, first_id, last_id,
@@ -81,6 +92,24 @@ def run_batch(
     again_in = _next_due(runtime, campaign_id, first_id, last_id, outcome.stopped)
     outcome.again_in = None if again_in is None else max(again_in, pause)
     return outcome
+
+
+def _gate_verdict(
+    session: Session,
+    salon: Salon,
+    campaign: Campaign,
+    id_range: tuple[int, int],
+    channels: Sequence[str],
+    *,
+    planned: Watermark | None,
+    max_age: float,
+) -> Watermark:
+    """The planning's watermark while its verdict is at most `max_age` seconds old, else the
+    watermark of a recheck of the range now."""
+    now = utcnow()
+    if planned and campaign.planned_at and (now - campaign.planned_at).total_seconds() <= max_age:
+        return planned
+    return recheck_range(session, salon, campaign, *id_range, channels=channels, now=now)
 
 
 def _chunk_size(runtime: Runtime, channels: Sequence[str]) -> int:
