@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache, lru_cache
 from typing import Any
+from urllib.parse import parse_qsl
 from weakref import WeakKeyDictionary
 
 import psycopg
@@ -22,7 +23,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy import ClauseElement, Compiled, Connection, Engine, Select, exists, make_url, select
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from db.consent import link_withdrawal, withdraw_by_link
 from db.models import CHANNELS, Campaign, Client, Salon
@@ -32,6 +33,8 @@ from web.pages import channel_name, pick_language, render_page
 from web.tokens import InvalidToken, UnsubscribeToken, read_token
 
 log = logging.getLogger(__name__)
+
+URLENCODED = "application/x-www-form-urlencoded"
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -195,6 +198,18 @@ def _token(settings: Settings, value: str) -> UnsubscribeToken | None:
         return None
 
 
+async def _form(request: Request) -> FormData:
+    """The posted form; urlencoded bodies (mail providers' one-click) parsed by the stdlib.
+
+    Why: Starlette's parser (python-multipart) costs a tenth of a one-click request.
+    """
+    if request.headers.get("content-type", "").startswith(URLENCODED):
+        body = (await request.body()).decode("latin-1")
+        fields: list[tuple[str, str | UploadFile]] = [*parse_qsl(body, keep_blank_values=True)]
+        return FormData(fields)
+    return await request.form()
+
+
 def _is_one_click(form: FormData) -> bool:
     value = form.get("List-Unsubscribe")
     return isinstance(value, str) and value.strip() == "One-Click"
@@ -225,9 +240,9 @@ def router(settings: Settings) -> APIRouter:
         name = channel_name([token.channel], lang)
         return _page("unsubscribe", lang, salon=salon_name, channel=name, action=f"/u/{value}")
 
-    @routes.post("/u/{value}")
-    async def unsubscribe_post(value: str, request: Request) -> Response:
-        form = await request.form()
+    async def unsubscribe_post(request: Request) -> Response:
+        value = request.path_params["value"]
+        form = await _form(request)
         token = _token(settings, value)
         if token is None:
             return invalid(request)
@@ -250,4 +265,7 @@ def router(settings: Settings) -> APIRouter:
             action=f"/u/{value}",
         )
 
+    # A plain Starlette route: FastAPI's parameter resolution costs more than the rest of a
+    # one-click request, which needs none of it.
+    routes.add_route("/u/{value}", unsubscribe_post, methods=["POST"])
     return routes
