@@ -34,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from channels.base import Message
 from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
@@ -259,7 +259,31 @@ def _unchanged_since(salon: Salon, watermark: Watermark) -> list[ColumnElement[b
     # Forgetting a client clears the address of each of its deliveries in the same transaction:
     # this is how a claim sees it without reading the client table.
     remembered = Delivery.address.is_not(None)
-    return [~newer_consent, ~newer_suppression, remembered]
+    return [~newer_consent, ~newer_suppression, remembered, ~_withdrawn_now()]
+
+
+def _withdrawn_now() -> ColumnElement[bool]:
+    """R4 as the claim's own snapshot sees it: the client's latest event on the channel is a
+    withdrawal.
+
+    Why besides the watermark: PostgreSQL hands out ids at INSERT, not at COMMIT. A withdrawal
+    in a longer transaction (a CSV import, a slow request) can commit after a newer id was
+    seen, below the watermark, and the watermark alone would let it through. The gate refuses
+    exactly these clients (R4), so nothing waits here that a recheck would let go.
+    """
+    withdrawal, later = aliased(ConsentEvent), aliased(ConsentEvent)
+    return exists().where(
+        withdrawal.client_id == Delivery.client_id,
+        withdrawal.channel == Delivery.channel,
+        withdrawal.party == "client",
+        withdrawal.action == "withdrawn",
+        ~exists().where(
+            later.client_id == withdrawal.client_id,
+            later.channel == withdrawal.channel,
+            later.party == "client",
+            later.id > withdrawal.id,
+        ),
+    )
 
 
 def hand_off(
