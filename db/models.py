@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -166,7 +167,12 @@ class Client(Base):
     anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (UniqueConstraint("salon_id", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("salon_id", "ref"),
+        # One salon's clients in id order, the order the audience query merges visits and
+        # consent in, without walking every other salon's clients (revision 0002).
+        Index("ix_client_salon", "salon_id", "id"),
+    )
 
 
 class Visit(Base):
@@ -181,6 +187,16 @@ class Visit(Base):
 
     __table_args__ = (
         Index("ix_visit_client_visited", "client_id", "visited_at"),
+        # R3 reads only purchases: a salon's, per client, in client order, from the index
+        # alone (revision 0002). The audience query repeats ``amount > 0`` literally to use it.
+        Index(
+            "ix_visit_salon_purchase",
+            "salon_id",
+            "client_id",
+            "visited_at",
+            postgresql_where=text("amount > 0"),
+            sqlite_where=text("amount > 0"),
+        ),
         UniqueConstraint("client_id", "visited_at", "amount"),
     )
 
@@ -207,6 +223,11 @@ class ConsentEvent(Base):
 
     __table_args__ = (
         Index("ix_consent_client_channel", "client_id", "channel", "party", "id"),
+        # The current consent of all a salon's clients on a channel, in client order, from the
+        # index alone (revision 0002): every column the audience query reads is in it.
+        Index(
+            "ix_consent_salon_channel", "salon_id", "channel", "client_id", "party", "id", "action"
+        ),
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
         CheckConstraint(_in("action", CONSENT_ACTIONS), name="action"),
         CheckConstraint(_in("source", CONSENT_SOURCES), name="source"),

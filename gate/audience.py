@@ -4,6 +4,12 @@
 :func:`gate.rules.decide` in the same rule order, as a ``'R4:withdrawn'`` style code (NULL when
 the client may receive the message). :func:`audience_query` adds R8's one-message-per-address.
 Both run unchanged on SQLite and PostgreSQL.
+
+Performance (``python -m bench audience``: 1,000,000 clients in a few seconds on PostgreSQL) rests
+on three things: the visits and the consent log are read through covering indexes in client order
+(revision 0002), so both aggregates stream into merge joins; every decision is computed once, in a
+CTE, and only the clients it allows go through R8's sort by address; and that sort compares
+addresses byte-wise, since only equal addresses matter, not their linguistic order.
 """
 
 from __future__ import annotations
@@ -15,16 +21,21 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
+    String,
     and_,
     case,
     cast,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
+    union_all,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from db.models import Client, ConsentEvent, Suppression, Visit
 from gate.rules import AudienceContext, Channel
@@ -70,7 +81,10 @@ def _last_purchase(salon_id: int, ctx: AudienceContext, client_ids: list[int] | 
         select(Visit.client_id, func.max(Visit.visited_at).label("at"))
         .where(
             Visit.salon_id == salon_id,
-            Visit.amount > 0,
+            # Written out, not bound: the planner may only read the purchases index (its WHERE
+            # is ``amount > 0``) when it sees the very same condition, and a bound parameter
+            # hides it from SQLite always and from PostgreSQL's cached generic plans.
+            Visit.amount > literal_column("0"),
             Visit.visited_at >= ctx.window_start,
             Visit.visited_at <= ctx.now,
         )
@@ -117,10 +131,14 @@ def decision_query(
         purchase.c.at.is_not(None),
         or_(Client.imported_at.is_(None), purchase.c.at > Client.imported_at),
     )
-    # A join, not EXISTS: the planner costs a correlated EXISTS per client, and that estimate
-    # alone made PostgreSQL spend most of a second JIT-compiling the query.
-    suppression = aliased(Suppression, name="suppression")
-    suppressed = suppression.id.is_not(None)
+    # An uncorrelated IN, not a correlated EXISTS (whose per-client cost estimate alone made
+    # PostgreSQL spend most of a second JIT-compiling the query) nor a join: the salon's
+    # suppression list is hashed once and probed only for clients that passed R3 to R8.
+    suppressed = address.in_(
+        select(Suppression.address).where(
+            Suppression.salon_id == salon_id, Suppression.channel == channel
+        )
+    )
     code = case(
         (Client.anonymised_at.is_not(None), literal("R7:forgotten")),
         (_withdrawn(consent.c.own), literal("R4:withdrawn")),
@@ -145,14 +163,6 @@ def decision_query(
         )
         .outerjoin(consent, consent.c.client_id == Client.id)
         .outerjoin(purchase, purchase.c.client_id == Client.id)
-        .outerjoin(
-            suppression,
-            and_(
-                suppression.salon_id == salon_id,
-                suppression.channel == channel,
-                suppression.address == address,
-            ),
-        )
         .where(Client.salon_id == salon_id)
     )
     if ids is not None:
@@ -160,25 +170,48 @@ def decision_query(
     return query
 
 
+class _Bytewise(FunctionElement[str]):
+    """A text compared byte by byte (PostgreSQL's "C" collation), where only equality matters.
+
+    The database's own collation (de_DE.UTF-8, say) sorts linguistically, which costs a library
+    call per comparison and rules out PostgreSQL's abbreviated sort keys; SQLite compares bytes
+    by default, so there the text stays as it is.
+    """
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_Bytewise)
+def _compile_bytewise(element: _Bytewise, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_Bytewise, "postgresql")
+def _compile_bytewise_postgresql(element: _Bytewise, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
+
+
 def audience_query(*, salon_id: int, channel: Channel, ctx: AudienceContext) -> Select[Any]:
-    """As :func:`decision_query`, with later clients sharing an address excluded (R8)."""
-    decided = decision_query(salon_id=salon_id, channel=channel, ctx=ctx).subquery("decided")
-    allowed = decided.c.code.is_(None)
+    """As :func:`decision_query`, with later clients sharing an address excluded (R8).
+
+    The decisions are a CTE used twice (so computed once): refused clients pass straight
+    through, and only the allowed ones are ranked by address, so the sort R8 needs sees about
+    half the clients. Sorting every client, refused ones under a NULL key, cost more than
+    computing all the decisions.
+    """
+    decided = decision_query(salon_id=salon_id, channel=channel, ctx=ctx).cte("decided")
+    columns = (decided.c.client_id, decided.c.address, decided.c.recipient)
     rank = func.row_number().over(
-        partition_by=case((allowed, decided.c.address), else_=null()),
-        order_by=decided.c.client_id,
+        partition_by=_Bytewise(decided.c.address), order_by=decided.c.client_id
     )
-    ranked = select(decided, rank.label("rank")).subquery("ranked")
-    final_code = case(
-        (and_(ranked.c.code.is_(None), ranked.c.rank > 1), literal("R8:duplicate_address")),
-        else_=ranked.c.code,
-    )
-    return select(
-        ranked.c.client_id,
-        ranked.c.address,
-        ranked.c.recipient,
-        final_code.label("code"),
-    )
+    refused = select(*columns, decided.c.code).where(decided.c.code.is_not(None))
+    allowed = select(
+        *columns,
+        case((rank > 1, literal("R8:duplicate_address")), else_=null()).label("code"),
+    ).where(decided.c.code.is_(None))
+    audience = union_all(refused, allowed).subquery("audience")
+    return select(audience.c.client_id, audience.c.address, audience.c.recipient, audience.c.code)
 
 
 def split_code(code: str) -> tuple[str, str]:
