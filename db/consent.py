@@ -104,8 +104,7 @@ def record_consent_once(
     Why INSERT .. ON CONFLICT DO NOTHING rather than catching IntegrityError: a concurrent
     duplicate (two webhook deliveries, two clicks) waits for the first and then inserts nothing,
     without aborting the caller's transaction on PostgreSQL or needing a savepoint on SQLite.
-    Takes a Session or, on hot paths (the unsubscribe link), a Core Connection. The caller
-    commits.
+    Takes a Session or a Core Connection. The caller commits.
     """
     _check(channel, action, source)
     values: dict[str, Any] = {
