@@ -129,8 +129,21 @@ class LinkDatabase:
 
     async def _fetch(self, compiled: Compiled, values: dict[str, Any] | None = None) -> Any:
         params = compiled.construct_params(values)
-        async with self._connection() as conn:
-            return await (await conn.execute(compiled.string, params)).fetchone()
+        try:
+            async with self._connection() as conn:
+                return await (await conn.execute(compiled.string, params)).fetchone()
+        except psycopg.OperationalError:
+            # A pooled connection the server closed (a restart, a failover): the others are
+            # likely gone too. Once more on a new one; the statements are idempotent (a
+            # repeated withdrawal stores nothing), so a click never fails for a stale pool.
+            await self._drop_idle()
+            async with self._connection() as conn:
+                return await (await conn.execute(compiled.string, params)).fetchone()
+
+    async def _drop_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.close()
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:

@@ -11,6 +11,8 @@ from web_support import BASE_URL, SECRET, events, withdrawals
 from db.models import Client, Salon
 from web.tokens import UnsubscribeToken, read_token, unsubscribe_url
 
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
 
 def test_get_shows_the_confirmation_and_changes_nothing(
     web: TestClient, database_url: str, salon: Salon, anna: Client, token_for
@@ -210,3 +212,27 @@ def test_unsubscribe_url_of_the_dispatcher_opens_the_page(
     url = unsubscribe_url(token, base_url=BASE_URL, secret_key=SECRET)
     assert read_token(url.rsplit("/", 1)[1], secret_key=SECRET) == token
     assert web.get(url.removeprefix(BASE_URL)).status_code == 200
+
+
+def test_one_click_survives_the_database_closing_pooled_connections(
+    web: TestClient, database_url: str, salon: Salon, anna: Client, token_for
+) -> None:
+    """A database restart closes every pooled connection; the next click still withdraws."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    assert web.post(f"/u/{token_for(salon.id, anna.id, 'sms')}", data=ONE_CLICK).status_code == 200
+    if database_url.startswith("postgresql"):
+        url = make_url(database_url).set(drivername="postgresql")
+        with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as admin:
+            cut = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert cut is not None and cut[0] >= 1  # the pooled connection(s) of the first click
+    answer = web.post(f"/u/{token_for(salon.id, anna.id, 'email')}", data=ONE_CLICK)
+    assert answer.status_code == 200
+    assert withdrawals(database_url, anna.id) == [
+        ("sms", "client", "withdrawn", "link"),
+        ("email", "client", "withdrawn", "link"),
+    ]
