@@ -39,9 +39,11 @@ class Settings(BaseSettings):
     email_from: str = "Salonpost <no-reply@salonpost.invalid>"
     # Deliveries per batch message on the queue.
     batch_size: int = 500
-    # Dispatcher (see dispatcher/): deliveries claimed per database round trip; seconds after
-    # which a claim is presumed lost (its worker never hands off after half of it).
-    claim_chunk: int = 50
+    # Dispatcher (see dispatcher/): deliveries claimed per database round trip (a worker killed
+    # mid-chunk leaves at most these to the reconciler; one batch by default, as the per-chunk
+    # statements cost more than the rows below a few hundred); seconds after which a claim is
+    # presumed lost (its worker never hands off after half of it).
+    claim_chunk: int = 500
     claim_timeout: float = 300.0
     # Transient failures: exponential backoff per delivery, then failed ("retry-failed").
     retry_min_backoff_ms: int = 2_000

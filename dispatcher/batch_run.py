@@ -66,11 +66,11 @@ def run_batch(
         )
         watermark = _gate_verdict(session, salon, campaign, (first_id, last_id), channels,
                                   planned=planned, max_age=max_seconds)  # fmt: skip
+    limit = _chunk_size(runtime, channels)
     while channels:
         with session_scope(runtime.database_url) as session:
-            chunk = claim_chunk(session, salon, campaign, first_id, last_id,
-                                limit=_chunk_size(runtime, channels), channels=channels,
-                                now=utcnow(), watermark=watermark)  # fmt: skip
+            chunk = claim_chunk(session, salon, campaign, first_id, last_id, limit=limit,
+                                channels=channels, now=utcnow(), watermark=watermark)  # fmt: skip
             if not chunk.rows and _status(session, campaign_id) != "sending":
                 outcome.stopped = _status(session, campaign_id)
                 return outcome  # paused or cancelled meanwhile
@@ -89,6 +89,8 @@ def run_batch(
         if time.monotonic() >= deadline:
             outcome.again_in = 0.0  # give the thread back; the rest of the range goes on later
             return outcome
+        if len(chunk.rows) < limit:
+            break  # the range has nothing more to claim now; _next_due says when to come back
     again_in = _next_due(runtime, campaign_id, first_id, last_id, outcome.stopped)
     outcome.again_in = None if again_in is None else max(again_in, pause)
     return outcome

@@ -78,7 +78,7 @@ class Runtime:
     secret_key: str
     batch_size: int = 500
     factories: dict[str, Callable[[], Channel]] = field(default_factory=dict)
-    claim_chunk: int = 50
+    claim_chunk: int = 500
     claim_timeout: float = 300.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # channel kind -> messages per second per sender / connections at once per provider host
