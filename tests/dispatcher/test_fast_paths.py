@@ -1,0 +1,137 @@
+"""The sending fast paths keep every safety rule.
+
+A claim keeps its limit; the planning's gate verdict spares a batch its recheck only while it is
+fresh, and never over a withdrawal stored after it; a forgotten client is never claimed; plain
+templates and unsubscribe links come out exactly as Jinja and itsdangerous make them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from itsdangerous import Signer
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from db.consent import record_consent
+from db.forget import anonymise
+from db.models import Campaign, Client, Salon, utcnow
+from dispatcher import batch_run
+from dispatcher.batch import claim_chunk
+from dispatcher.planning import Watermark, pending_batches
+from templates.errors import TemplateRenderError
+from templates.sandbox import environment, render
+from tests.dispatcher.conftest import ScriptedProvider, make_runtime, planned_campaign, statuses
+from web.tokens import SALT, UnsubscribeToken, make_token, read_token
+
+
+@pytest.fixture
+def rechecks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first id of every range the gate is run on again."""
+    seen: list[int] = []
+    original = batch_run.recheck_range
+
+    def counted(session: Session, salon: Salon, campaign: Campaign, first_id: int,
+                *args: Any, **kwargs: Any) -> Watermark:  # fmt: skip
+        seen.append(first_id)
+        return original(session, salon, campaign, first_id, *args, **kwargs)
+
+    monkeypatch.setattr(batch_run, "recheck_range", counted)
+    return seen
+
+
+def _withdraw(session: Session, salon: Salon, client: Client, campaign: Campaign) -> None:
+    record_consent(session, salon_id=salon.id, client_id=client.id, channel="sms",
+                   action="withdrawn", source="link", campaign_id=campaign.id)  # fmt: skip
+    session.commit()
+
+
+def test_a_claim_takes_no_more_than_its_limit(
+    session: Session, salon: Salon, clients: list[Client]
+) -> None:
+    campaign = planned_campaign(session, salon)
+    first, last = next(pending_batches(session, campaign.id, 100))
+    chunk = claim_chunk(session, salon, campaign, first, last, limit=5, channels=["sms"],
+                        now=utcnow(), watermark=Watermark.now(session))  # fmt: skip
+    session.commit()
+    assert len(chunk.rows) == 5
+    assert statuses(session, campaign.id) == {"sending": 5, "pending": 7}
+
+
+def test_a_fresh_planning_spares_the_recheck_but_not_a_later_withdrawal(
+    session: Session, database_url: str, salon: Salon, clients: list[Client], rechecks: list[int]
+) -> None:
+    provider = ScriptedProvider()
+    runtime = make_runtime(database_url, provider, batch_size=100)
+    campaign = planned_campaign(session, salon)
+    planned = Watermark.now(session)  # nothing stored since the snapshot
+    _withdraw(session, salon, clients[0], campaign)
+    first, last = next(pending_batches(session, campaign.id, 100))
+
+    outcome = batch_run.run_batch(runtime, campaign.id, first, last, planned=planned)
+    assert rechecks == [] and outcome.sent == 11
+    assert statuses(session, campaign.id) == {"sent": 11, "pending": 1}
+    assert outcome.again_in == 0.0  # the held-back client comes back at once ...
+
+    batch_run.run_batch(runtime, campaign.id, first, last)  # ... and the gate refuses it
+    assert rechecks == [first]
+    assert statuses(session, campaign.id) == {"sent": 11, "skipped": 1}
+    assert len(provider.keys()) == 11
+
+
+def test_a_stale_planning_verdict_is_checked_again(
+    session: Session, database_url: str, salon: Salon, clients: list[Client], rechecks: list[int]
+) -> None:
+    runtime = make_runtime(database_url, ScriptedProvider(), batch_size=100)
+    campaign = planned_campaign(session, salon)
+    planned = Watermark.now(session)
+    _withdraw(session, salon, clients[0], campaign)
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id)
+        .values(planned_at=utcnow() - dt.timedelta(minutes=5))
+    )
+    session.commit()
+    first, last = next(pending_batches(session, campaign.id, 100))
+    batch_run.run_batch(runtime, campaign.id, first, last, planned=planned, max_seconds=60)
+    assert rechecks == [first]
+    assert statuses(session, campaign.id) == {"sent": 11, "skipped": 1}
+
+
+def test_a_forgotten_client_is_never_claimed(
+    session: Session, salon: Salon, clients: list[Client]
+) -> None:
+    campaign = planned_campaign(session, salon)
+    planned = Watermark.now(session)
+    anonymise(session, clients[0], secret_key=None)
+    session.commit()
+    first, last = next(pending_batches(session, campaign.id, 100))
+    chunk = claim_chunk(session, salon, campaign, first, last, limit=100, channels=["sms"],
+                        now=utcnow(), watermark=planned)  # fmt: skip
+    session.commit()
+    assert clients[0].id not in {row.client_id for row in chunk.rows} and len(chunk.rows) == 11
+
+
+@pytest.mark.parametrize("html", [False, True])
+def test_a_plain_template_renders_as_jinja_renders_it(html: bool) -> None:
+    source = "Hallo {{ first_name }}, <b>{{ salon_name }}</b>: {{ unsubscribe_url }}\n"
+    context = {"first_name": '<Anna & "Bo">', "salon_name": "Kamm & Schere",
+               "unsubscribe_url": "https://salon.example/u/1-2-s-3~x"}  # fmt: skip
+    jinja = environment(html=html).from_string(source).render(context)
+    assert render(source, context, html=html) == jinja
+
+
+def test_a_plain_template_with_an_unknown_placeholder_still_fails() -> None:
+    with pytest.raises(TemplateRenderError) as failed:
+        render("Hallo {{ nickname }}", {"first_name": "Anna"}, html=False)
+    assert failed.value.code == "unknown_placeholder"
+
+
+def test_a_link_token_is_what_itsdangerous_signs_and_reads_back() -> None:
+    token = UnsubscribeToken(salon_id=7, client_id=123_456, channel="email", campaign_id=42)
+    made = make_token(token, secret_key="s" * 40)
+    payload = made.rsplit("~", 1)[0]
+    assert Signer("s" * 40, salt=SALT, sep="~").sign(payload).decode() == made
+    assert read_token(made, secret_key="s" * 40) == token
