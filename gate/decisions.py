@@ -6,6 +6,7 @@ logs can say why a client got no message.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 RULES: dict[str, tuple[str, str]] = {
@@ -83,7 +84,10 @@ def allow(address: str, recipient: str) -> Decision:
     return Decision(rule=None, reason=None, address=address, recipient=recipient)
 
 
+@functools.cache
 def refuse(rule: str, reason: str) -> Decision:
+    # Made once per rule and reason and then shared (a Decision is immutable): a large
+    # audience has hundreds of thousands of refusals and only a dozen different ones.
     assert rule in RULES and reason in REASONS, (rule, reason)
     return Decision(rule=rule, reason=reason)
 
