@@ -35,13 +35,6 @@ from gate.rules import AudienceContext, ClientFacts, select_audience
 SALON_ID, NEIGHBOUR_ID = 1, 2
 SQL_TARGET_SECONDS = 3.0
 PURE_TARGET_SECONDS = 5.0
-# Candidate indexes, not in the schema: --index creates them in the bench database.
-SUGGESTED_INDEXES = (
-    "CREATE INDEX ix_visit_salon_client_visited"
-    " ON visit (salon_id, client_id, visited_at) INCLUDE (amount)",
-    "CREATE INDEX ix_consent_salon_channel_client"
-    " ON consent_event (salon_id, channel, client_id) INCLUDE (id, party, action)",
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="an existing PostgreSQL database to run CREATE/DROP DATABASE from",
     )
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE")
-    parser.add_argument("--index", action="store_true", help="create SUGGESTED_INDEXES first")
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
 
 
@@ -244,12 +236,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         counts = load(url, {SALON_ID: salon, NEIGHBOUR_ID: neighbour})
         _line("load_copy", **counts, seconds=f"{time.perf_counter() - start:.1f}")
-        if args.index:
-            with get_engine(url).begin() as conn:
-                for ddl in SUGGESTED_INDEXES:
-                    conn.execute(text(ddl))
-                conn.execute(text("ANALYZE"))
-            _line("indexes", created=len(SUGGESTED_INDEXES))
         sql_counts = _bench_sql(url, args, visits)
     pure_counts = _bench_pure(salon, args)
     same = sql_counts == pure_counts
