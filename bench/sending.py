@@ -1,6 +1,7 @@
 """Benchmark: end-to-end sending rate, from ``queue`` to the last hand-off, for SMS and email.
 
     python -m bench sending --recipients 100000
+    python -m bench sending --memory 1000000     # worker RSS at 10,000 and 1,000,000 (SMS only)
 
 A fresh PostgreSQL database (dropped afterwards) and a Redis of its own; real ``dramatiq``
 worker processes; the provider is the zero-latency fake channel logging each accepted message
@@ -50,6 +51,13 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--pg-host", default=os.environ.get("SALONPOST_TEST_PG_HOST", "127.0.0.1"))
     parser.add_argument("--pg-user", default="postgres")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        metavar="N",
+        help="the memory run only: SMS campaigns of --small and N recipients (e.g. 1000000), "
+        "worker RSS at both; no email, no baseline",
+    )
     parser.add_argument("--claim-chunk", type=int, help="SALONPOST_CLAIM_CHUNK (default: settings)")
     return parser
 
@@ -288,15 +296,14 @@ def _baseline(stack: Stack, url: str, salon_id: int, count: int) -> float:
     return len(ids) / (last - started)
 
 
-def _round(url: str, args: argparse.Namespace, recipients: int, baseline: bool) -> dict[str, float]:
+def _round(
+    url: str, args: argparse.Namespace, recipients: int, *, channels: Sequence[str], baseline: bool
+) -> dict[str, float]:
     salon_id = _seed(url, recipients)
     with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").exists() else None) as d:
         stack = Stack(url, args, Path(d))
         try:
-            figures = {
-                "sms": _timed_campaign(stack, url, salon_id, "sms", recipients),
-                "email": _timed_campaign(stack, url, salon_id, "email", recipients),
-            }
+            figures = {ch: _timed_campaign(stack, url, salon_id, ch, recipients) for ch in channels}
             if baseline:
                 figures["baseline"] = _baseline(stack, url, salon_id, args.baseline)
             figures["rss_mb"] = stack.peak_rss / 2**20
@@ -305,17 +312,32 @@ def _round(url: str, args: argparse.Namespace, recipients: int, baseline: bool) 
     return figures
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    args = arguments(argparse.ArgumentParser(prog="bench sending")).parse_args(argv)
+def _rounds(
+    args: argparse.Namespace, sizes: Sequence[int], *, channels: Sequence[str], baseline: bool
+) -> dict[str, float]:
+    """One fresh database per size; the worker RSS of each round is printed as it ends. The
+    baseline, if asked for, runs in the last round only."""
     results: dict[str, float] = {}
-    for size, baseline in ((args.small, False), (args.recipients, True)):
+    for size in sizes:
         name, url = _database(args.pg_host, args.pg_user)
         try:
-            figures = _round(url, args, size, baseline)
+            last = size == sizes[-1]
+            figures = _round(url, args, size, channels=channels, baseline=baseline and last)
         finally:
             _drop(args.pg_host, args.pg_user, name)
         print(f"worker RSS (largest process) at {size} recipients: {figures['rss_mb']:.0f} MB")
         results.update({f"{k}@{size}": v for k, v in figures.items()})
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
+    args = arguments(argparse.ArgumentParser(prog="bench sending")).parse_args(argv)
+    if args.memory:
+        results = _rounds(args, (args.small, args.memory), channels=("sms",), baseline=False)
+        rate = results[f"sms@{args.memory}"]
+        print(f"sms:      {rate:8.0f} messages/s end to end ({args.memory} recipients)")
+        return results
+    results = _rounds(args, (args.small, args.recipients), channels=("sms", "email"), baseline=True)
     big = args.recipients
     sms, email, naive = results[f"sms@{big}"], results[f"email@{big}"], results[f"baseline@{big}"]
     print(f"sms:      {sms:8.0f} messages/s end to end ({big} recipients; target >= 10,000)")
