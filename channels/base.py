@@ -65,6 +65,12 @@ class Channel(ABC):
         (SMTP): the dispatcher then leaves the delivery ``unknown`` for an operator."""
         raise NotImplementedError(f"the {self.name} channel cannot look messages up")
 
+    @property
+    def can_look_up(self) -> bool:
+        """Whether :meth:`lookup` is implemented: a dead worker's doubt is then settled by
+        asking the provider, not by an operator."""
+        return type(self).lookup is not Channel.lookup
+
     def close(self) -> None:  # noqa: B027 - a no-op default is the right thing for stateless channels
         """Release connections; the channel may be used again afterwards (it reconnects)."""
 

@@ -1,11 +1,11 @@
-"""One batch of a campaign, sent in small chunks: recheck, claim, hand off, record.
+"""One batch of a campaign, sent in chunks: recheck, claim, hand off, record.
 
 Why chunks: a delivery is claimed (``pending`` -> ``sending``) in the database before its
 provider call and recorded after it. Recording each message alone would cost a commit per
-message; recording a whole batch at the end would leave hundreds of claims in doubt when a
-worker dies. A chunk (``claim_chunk``, ~50) is claimed in one transaction and recorded in one
-executemany UPDATE, so a worker killed at any instant leaves at most one chunk of claims, which
-the sweep turns ``unknown`` after the claim lease and the reconciler settles with the provider.
+message. A chunk (``claim_chunk``, 500 by default; 50 for a channel that cannot be asked, see
+`dispatcher.batch_run.UNASKABLE_CHUNK`) is claimed in one statement and recorded in one UPDATE,
+so a worker killed at any instant leaves at most one chunk of claims, which the sweep turns
+``unknown`` after the claim lease and the reconciler settles with the provider.
 
 Fencing: every claim carries its ``claimed_at``; results are written only where the row is still
 ``sending`` with that same ``claimed_at``, so a worker presumed dead cannot overwrite a later

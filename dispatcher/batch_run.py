@@ -114,13 +114,22 @@ def _gate_verdict(
     return recheck_range(session, salon, campaign, *id_range, channels=channels, now=now)
 
 
+# A chunk is what a dead worker leaves in doubt. Where the provider can be asked (Twilio), the
+# reconciler settles it; where it cannot (SMTP), an operator decides each delivery, and a
+# "send again" may reach some clients twice: those chunks stay this small.
+UNASKABLE_CHUNK = 50
+
+
 def _chunk_size(runtime: Runtime, channels: Sequence[str]) -> int:
     """A paced sender claims no more than it can send in a quarter of the lease: claims held
     while waiting for the limiter would otherwise run out of lease and go back unsent."""
+    limit = runtime.claim_chunk
+    if not all(runtime.channel(channel).can_look_up for channel in channels):
+        limit = min(limit, UNASKABLE_CHUNK)
     rates = [runtime.rates[channel] for channel in channels if channel in runtime.rates]
     if not rates:
-        return runtime.claim_chunk
-    return max(1, min(runtime.claim_chunk, int(min(rates) * runtime.claim_timeout / 4)))
+        return limit
+    return max(1, min(limit, int(min(rates) * runtime.claim_timeout / 4)))
 
 
 def _status(session: Session, campaign_id: int) -> str | None:

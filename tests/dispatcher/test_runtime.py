@@ -25,3 +25,23 @@ def test_the_embedded_default_writes_to_the_outbox(tmp_path) -> None:
     runtime = Runtime.from_settings(Settings(outbox_dir=str(tmp_path)))
     assert isinstance(runtime.channel("sms"), OutboxChannel)
     assert runtime.channel("email") is runtime.channel("email")  # one per thread, reused
+
+
+def test_a_channel_that_cannot_be_asked_claims_small_chunks(tmp_path) -> None:
+    """SMTP cannot say whether it took a message: a dead worker's claims need an operator's
+    decision each, so fewer are claimed at once than for a channel the reconciler can ask."""
+    from channels.email import SmtpChannel
+    from dispatcher.batch_run import UNASKABLE_CHUNK, _chunk_size
+
+    settings = Settings(
+        outbox_dir=str(tmp_path),
+        email_backend="smtp",
+        smtp_url="smtp://127.0.0.1:1",
+        claim_chunk=400,
+    )
+    runtime = Runtime.from_settings(settings)
+    assert isinstance(runtime.channel("email"), SmtpChannel)
+    assert not runtime.channel("email").can_look_up and runtime.channel("sms").can_look_up
+    assert _chunk_size(runtime, ["sms"]) == 400
+    assert _chunk_size(runtime, ["email"]) == UNASKABLE_CHUNK
+    assert _chunk_size(runtime, ["sms", "email"]) == UNASKABLE_CHUNK
