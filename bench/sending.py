@@ -167,7 +167,10 @@ def _campaign(url: str, salon_id: int, channel: str) -> int:
 class Stack:
     """Redis, worker processes and their RSS, for one database."""
 
-    def __init__(self, url: str, args: argparse.Namespace, workdir: Path) -> None:
+    def __init__(
+        self, url: str, args: argparse.Namespace, workdir: Path, env: dict[str, str] | None = None
+    ) -> None:
+        """``env``: further SALONPOST_ settings of the workers (a sender's rate, say)."""
         self.workdir = workdir
         self.log = workdir / "provider.log"
         port = _free_port()
@@ -177,6 +180,7 @@ class Stack:
             stdout=subprocess.DEVNULL,
         )
         time.sleep(0.3)
+        settings = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith("SALONPOST_")}
         env.update(
             PYTHONPATH=str(ROOT), SALONPOST_DATABASE_URL=url, SALONPOST_REDIS_URL=self.redis_url,
@@ -186,6 +190,7 @@ class Stack:
         )  # fmt: skip
         if args.claim_chunk:
             env["SALONPOST_CLAIM_CHUNK"] = str(args.claim_chunk)
+        env.update(settings)
         self.workers = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", "dispatcher.actors", "bench.sending",
              "--processes", str(args.processes), "--threads", str(args.threads)],

@@ -1,12 +1,15 @@
 """Benchmark: RFC 8058 one-click unsubscribe POSTs while a campaign is sending, on PostgreSQL.
 
-    python -m bench unsubscribe --requests 10000 --campaign 50000
+    python -m bench unsubscribe --requests 10000 --campaign 50000 [--campaign-rate 100]
 
 Creates a fresh PostgreSQL database (dropped afterwards) with a salon whose clients all get an
-email campaign; starts ``uvicorn web.app:create_app --factory --workers 2`` and real ``dramatiq``
-workers (``bench.sending.Stack``: its own Redis, the zero-latency fake provider). Once the
-campaign's first message is handed off, it measures in the same run, from the same keep-alive
-connections of a small raw HTTP/1.1 client (an HTTP library would measure itself):
+SMS campaign, sent at ``--campaign-rate`` messages per second: 100 by default, the fastest
+Twilio sender (a short code), so the campaign runs as it would in production; 0 sends as fast
+as the workers go (a load no real sender produces). Starts
+``uvicorn web.app:create_app --factory --workers 2`` and real ``dramatiq`` workers
+(``bench.sending.Stack``: its own Redis, the zero-latency fake provider). Once the campaign's
+first message is handed off, it measures in the same run, from the same keep-alive connections
+of a small raw HTTP/1.1 client (an HTTP library would measure itself):
 
 1. the baseline: GET /healthz of the same server;
 2. one-click POSTs of clients of that campaign: every POST is a first withdrawal, so every
@@ -60,6 +63,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--campaign", type=int, default=50_000, help="recipients of the campaign sent meanwhile"
     )
+    parser.add_argument(
+        "--campaign-rate",
+        type=float,
+        default=100.0,
+        help="the campaign sender's messages per second (0: unpaced)",
+    )
     parser.add_argument("--processes", type=int, default=1, help="dramatiq worker processes")
     parser.add_argument("--threads", type=int, default=4, help="dramatiq threads per process")
     parser.add_argument("--claim-chunk", type=int, default=50, help="SALONPOST_CLAIM_CHUNK")
@@ -79,7 +88,7 @@ def _drop_database(host: str, user: str, name: str) -> None:
 
 
 def _seed(url: str, clients: int) -> tuple[int, list[int]]:
-    """A salon without quiet hours and `clients` existing customers with an email address."""
+    """A salon without quiet hours and `clients` existing customers with a mobile number."""
     upgrade(url)
     now = utcnow()
     with get_engine(url).begin() as conn:
@@ -93,7 +102,7 @@ def _seed(url: str, clients: int) -> tuple[int, list[int]]:
         for start in range(0, clients, 10_000):
             rows = [
                 {"salon_id": salon_id, "ref": f"B{i}", "first_name": f"Kundin{i}",
-                 "email": f"b{i}@example.com", "email_normalized": f"b{i}@example.com",
+                 "phone": f"+49151{i:08d}", "phone_e164": f"+49151{i:08d}",
                  "created_at": dt.datetime(2023, 1, 1, tzinfo=dt.UTC), "updated_at": now}
                 for i in range(start, min(start + 10_000, clients))
             ]  # fmt: skip
@@ -112,8 +121,8 @@ def _campaign(url: str, salon_id: int) -> int:
         return int(
             conn.execute(
                 insert(Campaign)
-                .values(salon_id=salon_id, name="bench unsubscribe", email_subject="Hallo",
-                        email_text="Hallo {{ first_name }}\n{{ unsubscribe_url }}",
+                .values(salon_id=salon_id, name="bench unsubscribe",
+                        sms_body="Hallo {{ first_name }}! Abmelden: {{ unsubscribe_url }}",
                         status="queued", queued_at=utcnow(), created_at=utcnow(), window_months=36)
                 .returning(Campaign.id)
             ).scalar_one()
@@ -124,7 +133,8 @@ def _one_click_requests(salon_id: int, client_ids: list[int]) -> list[bytes]:
     """One first-withdrawal POST per client, as a mail provider sends it (RFC 8058)."""
     requests = []
     for client_id in client_ids:
-        token = make_token(UnsubscribeToken(salon_id, client_id, "email"), secret_key=SECRET)
+        # The campaign's channel: each POST withdraws what the workers are sending.
+        token = make_token(UnsubscribeToken(salon_id, client_id, "sms"), secret_key=SECRET)
         requests.append(
             f"POST /u/{token} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             "Content-Type: application/x-www-form-urlencoded\r\n"
@@ -252,7 +262,8 @@ def _measure(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, flo
     posts = _one_click_requests(salon_id, client_ids[: args.warmup + args.requests])
     port = _free_port()
     server = _start_server(url, port, args.workers)
-    stack = Stack(url, args, workdir)
+    rate = {"SALONPOST_SMS_MESSAGES_PER_SECOND": str(args.campaign_rate)}
+    stack = Stack(url, args, workdir, env=rate if args.campaign_rate else None)
     try:
         asyncio.run(_load(port, posts[: args.warmup], args.concurrency))
         campaign_id = _campaign(url, salon_id)
@@ -279,6 +290,12 @@ def _measure(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, flo
     return _report(args, baseline, run, stored, sent, (load_before, load_after))
 
 
+def _pace(args: argparse.Namespace) -> str:
+    if args.campaign_rate:
+        return f"sender paced at {args.campaign_rate:g} messages/s"
+    return "unpaced"
+
+
 def _report(
     args: argparse.Namespace,
     baseline: Run,
@@ -295,9 +312,10 @@ def _report(
     print(f"ratio: one-click {ratio:.2f}x the baseline's req/s, p99 {p99_ratio:.1f}x its p99")
     before, during, after = sent
     print(
-        f"campaign meanwhile: {during} emails handed off in the {run.seconds:.1f} s of the POSTs "
-        f"= {during / run.seconds:.0f} messages/s ({args.campaign} recipients: {before} sent "
-        f"before the POSTs, {after} after{'' if after else ': it ran out during the POSTs'})"
+        f"campaign meanwhile ({_pace(args)}): {during} SMS handed off in the "
+        f"{run.seconds:.1f} s of the POSTs = {during / run.seconds:.0f} messages/s "
+        f"({args.campaign} recipients: {before} sent before the POSTs, {after} after"
+        f"{'' if after else ': it ran out during the POSTs'})"
     )
     where = "pinned to CPUs 0,1 with taskset" if _pinned() else "not pinned"
     print(
