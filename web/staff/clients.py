@@ -21,7 +21,7 @@ from db.clients import client_document
 from db.consent import record_consent
 from db.export import export_client
 from db.forget import AlreadyForgotten
-from db.intake import ANSWERS, ConsentAnswers, IntakeError, NewClient, create_client
+from db.intake import ANSWERS, ConsentAnswers, NewClient, create_client
 from db.models import Client, Staff
 from db.rights import client_by_id, forget, set_no_reminders
 from db.staff import BadPin, PinRefused, sign_in
@@ -158,7 +158,7 @@ def _create(request: Request, settings: Settings, form: dict[str, str], csrf: st
             client = create_client(
                 s, who.salon, new, answers, who.actor, secret_key=settings.secret_key
             )
-        except (IntakeError, ValueError) as exc:
+        except ValueError as exc:  # an IntakeError, or a birth date that is no date
             s.rollback()
             return _new_form(request, who, form, who.t("newclient.refused", what=str(exc)))
         client_id = client.id
