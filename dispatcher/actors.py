@@ -17,7 +17,7 @@ import logging
 import dramatiq
 import redis
 from dramatiq.errors import RateLimitExceeded
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import DBAPIError
 
 from channels.errors import TransientDeliveryError
@@ -122,10 +122,14 @@ def finish_campaign(campaign_id: int) -> None:
     """Mark a sending campaign done once no delivery is open (pending, sending or unknown)."""
     runtime = get_runtime()
     with session_scope(runtime.database_url) as session:
+        # Asked after every batch: whether one delivery is open, not how many (a count reads
+        # the campaign's whole open set each time).
         still_open = session.scalar(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(OPEN_STATES))
+            select(
+                exists().where(
+                    Delivery.campaign_id == campaign_id, Delivery.status.in_(OPEN_STATES)
+                )
+            )
         )
         if still_open:
             return

@@ -59,17 +59,28 @@ RECORD = (
 )
 # PostgreSQL: the chunk as one array per column, joined in one UPDATE. Why: executemany still
 # costs PostgreSQL a statement per row (parse, plan, executor start), most of a record's cost.
+# The fence travels in the arrays too (``f_status``, ``f_claimed``: the same for every row), so
+# it is a join condition, not a constant. Why: the statistics of a campaign's deliveries come
+# from its planning, when none was ``sending``; a constant ``status = 'sending'`` is estimated
+# to match no row, and the planner then scans the deliveries first and all the array rows once
+# for each of them (250,000 comparisons a chunk). Joined, the array rows look up the primary key.
+_FENCE_ARRAYS = {"f_status": _table.c.status, "f_claimed": _table.c.claimed_at}
 _ROWS = (
     func.unnest(
         *(bindparam(f"b_{name}", type_=postgresql.ARRAY(_table.c[name].type))
-          for name in ("id", *_RESULT))
+          for name in ("id", *_RESULT)),
+        *(bindparam(f"b_{name}", type_=postgresql.ARRAY(fenced.type))
+          for name, fenced in _FENCE_ARRAYS.items()),
     )
-    .table_valued(*(column(name) for name in ("id", *_RESULT)))
+    .table_valued(*(column(name) for name in ("id", *_RESULT, *_FENCE_ARRAYS)))
     .render_derived("r")
 )  # fmt: skip
 RECORD_ARRAYS = (
     update(_table)
-    .where(_table.c.id == _ROWS.c.id, *_FENCE)
+    .where(
+        _table.c.id == _ROWS.c.id,
+        *(fenced == _ROWS.c[name] for name, fenced in _FENCE_ARRAYS.items()),
+    )
     .values({name: _ROWS.c[name] for name in _RESULT} | {"attempts": _ATTEMPTS})
 )
 
@@ -402,7 +413,11 @@ def _store(session: Session, chunk: Chunk, records: list[dict[str, Any]]) -> Non
         session.execute(RECORD, records)
         return
     arrays = {f"b_{name}": [r[f"b_{name}"] for r in records] for name in ("id", *_RESULT)}
-    session.execute(RECORD_ARRAYS, {**arrays, "b_claimed": chunk.claimed_at})
+    fence = {
+        "b_f_status": ["sending"] * len(records),
+        "b_f_claimed": [chunk.claimed_at] * len(records),
+    }
+    session.execute(RECORD_ARRAYS, arrays | fence)
 
 
 def record_chunk(session: Session, salon_id: int, chunk: Chunk, result: ChunkResult) -> None:
