@@ -301,8 +301,14 @@ class Delivery(Base):
         UniqueConstraint("campaign_id", "client_id", "channel"),
         UniqueConstraint("campaign_id", "channel", "address"),
         Index("ix_delivery_campaign_status", "campaign_id", "status"),
-        # Status callbacks find their delivery by the provider's message id.
-        Index("ix_delivery_provider_id", "provider_id"),
+        # Status callbacks find their delivery by the provider's message id; only handed-off
+        # deliveries have one, and only they are indexed (revision 0003).
+        Index(
+            "ix_delivery_provider_id",
+            "provider_id",
+            postgresql_where=text("provider_id IS NOT NULL"),
+            sqlite_where=text("provider_id IS NOT NULL"),
+        ),
         CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
     )
