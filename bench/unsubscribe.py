@@ -99,6 +99,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pg-waits", action="store_true", help="sample pg_stat_activity wait events meanwhile"
     )
+    parser.add_argument(
+        "--latencies", type=Path, help="write phase,unix due/send time,latency ms per POST (CSV)"
+    )
     return parser.parse_args(argv)
 
 
@@ -236,6 +239,13 @@ class Run:
     seconds: float
     lags: list[float] = field(default_factory=list)  # open loop: sent this late after due
     drain: float = 0.0  # open loop: the last answer this long after the last due time
+    starts: list[float] = field(default_factory=list)  # each request's due or send time, unix
+
+    def dump(self, path: Path, phase: str) -> None:
+        """Append one CSV line per request: phase, unix start (due) time, latency in ms."""
+        with path.open("a") as out:
+            for at, latency in zip(self.starts, self.latencies, strict=True):
+                out.write(f"{phase},{at:.6f},{latency * 1000:.3f}\n")
 
     @property
     def rate(self) -> float:
@@ -257,21 +267,23 @@ async def _load(port: int, requests: list[bytes], concurrency: int) -> Run:
     """Closed loop: each connection sends its next request when the previous one is answered."""
     queue = iter(requests)
     latencies: list[float] = []
+    starts: list[float] = []
     errors = 0
+    started, wall = time.time(), time.perf_counter()
 
     async def connection() -> None:
         nonlocal errors
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for request in queue:
-            started = time.perf_counter()
+            sent = time.perf_counter()
             status = await _send(reader, writer, request)
-            latencies.append(time.perf_counter() - started)
+            latencies.append(time.perf_counter() - sent)
+            starts.append(started + sent - wall)
             errors += status != 200
         writer.close()
 
-    started, wall = time.time(), time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(concurrency)))
-    return Run(latencies, errors, started, time.perf_counter() - wall)
+    return Run(latencies, errors, started, time.perf_counter() - wall, starts=starts)
 
 
 async def _open_load(port: int, requests: list[bytes], concurrency: int, rate: float) -> Run:
@@ -283,10 +295,12 @@ async def _open_load(port: int, requests: list[bytes], concurrency: int, rate: f
     streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(concurrency)]
     latencies: list[float] = []
     lags: list[float] = []
+    starts: list[float] = []
     errors = 0
     last_answer = 0.0
     following = iter(range(len(requests)))
     start = time.perf_counter() + 0.1  # every connection waiting for its first request
+    started = time.time() + (start - time.perf_counter())
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal errors, last_answer
@@ -299,13 +313,14 @@ async def _open_load(port: int, requests: list[bytes], concurrency: int, rate: f
             status = await _send(reader, writer, requests[i])
             last_answer = time.perf_counter()
             latencies.append(last_answer - due)
+            starts.append(started + due - start)
             errors += status != 200
         writer.close()
 
-    started = time.time() + (start - time.perf_counter())
     await asyncio.gather(*(connection(*stream) for stream in streams))
     last_due = start + (len(requests) - 1) / rate
-    return Run(latencies, errors, started, last_answer - start, lags, last_answer - last_due)
+    drain = last_answer - last_due
+    return Run(latencies, errors, started, last_answer - start, lags, drain, starts)
 
 
 class WaitSampler:
@@ -446,6 +461,8 @@ def _measure(args: argparse.Namespace, dbname: str, url: str, workdir: Path) -> 
             waits[name] = sampler
         after = _cpu_seconds(server.pid, stack.workers.pid)
         cpu[name] = _cpu_line(before, after, run.seconds)
+        if args.latencies:
+            run.dump(args.latencies, name)
         return run
 
     try:
