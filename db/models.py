@@ -24,6 +24,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -170,8 +171,9 @@ class Client(Base):
     __table_args__ = (
         UniqueConstraint("salon_id", "ref"),
         # One salon's clients in id order, the order the audience query merges visits and
-        # consent in, without walking every other salon's clients (revision 0002).
-        Index("ix_client_salon", "salon_id", "id"),
+        # consent in, without walking every other salon's clients (revision 0002); unique, so
+        # deliveries and exclusions can name their client with its salon (revision 0004).
+        UniqueConstraint("salon_id", "id"),
     )
 
 
@@ -257,6 +259,8 @@ class Campaign(Base):
     pause_reason: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
+        # What deliveries and exclusions refer to: a campaign with its salon (revision 0004).
+        UniqueConstraint("salon_id", "id"),
         CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status"),
         CheckConstraint("window_months BETWEEN 1 AND 36", name="window_months"),
         CheckConstraint(_in("kind", CAMPAIGN_KINDS), name="kind"),
@@ -272,13 +276,26 @@ class Campaign(Base):
         return tuple(found)
 
 
+def _same_salon() -> tuple[ForeignKeyConstraint, ForeignKeyConstraint]:
+    """A delivery's or exclusion's campaign and client, each with the row's own salon.
+
+    Why composite: the database itself then refuses a delivery whose client or campaign is
+    another salon's, and a planning INSERT checks two references per row instead of three
+    (the salon, the campaign and the client each alone): the checks were most of its cost."""
+    return (
+        ForeignKeyConstraint(["salon_id", "campaign_id"], ["campaign.salon_id", "campaign.id"]),
+        ForeignKeyConstraint(["salon_id", "client_id"], ["client.salon_id", "client.id"]),
+    )
+
+
 class Delivery(Base):
     __tablename__ = "delivery"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
-    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    # Referenced together with the salon (see _same_salon), not each alone.
+    salon_id: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(8))
     address: Mapped[str | None] = mapped_column(String(320))
     # "client", or "guardian" when a minor's message goes to the guardian (R6).
@@ -298,6 +315,7 @@ class Delivery(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
+        *_same_salon(),
         UniqueConstraint("campaign_id", "client_id", "channel"),
         UniqueConstraint("campaign_id", "channel", "address"),
         Index("ix_delivery_campaign_status", "campaign_id", "status"),
@@ -320,14 +338,16 @@ class Exclusion(Base):
     __tablename__ = "exclusion"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
-    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    # Referenced together with the salon (see _same_salon), not each alone.
+    salon_id: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(8))
     rule: Mapped[str] = mapped_column(String(4))
     reason: Mapped[str] = mapped_column(String(40))
 
     __table_args__ = (
+        *_same_salon(),
         UniqueConstraint("campaign_id", "client_id", "channel"),
         Index("ix_exclusion_campaign_rule", "campaign_id", "rule"),
     )
