@@ -34,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from channels.base import Message
 from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
@@ -256,45 +256,65 @@ def _claim(
 
 
 def _unchanged_since(salon: Salon, watermark: Watermark) -> list[ColumnElement[bool]]:
-    newer_consent = exists().where(
-        ConsentEvent.client_id == Delivery.client_id,
-        ConsentEvent.channel == Delivery.channel,
-        ConsentEvent.id > watermark.consent_id,
+    """Conditions of a claim: nothing about the client's consent or address changed since
+    the watermark, and the client has not withdrawn (see `_not_withdrawn_now`).
+
+    Each is a correlated scalar subquery, one index probe per delivery, on purpose. Written as
+    NOT EXISTS, PostgreSQL turns them into anti-joins and plans those from the statistics; a
+    consent log that was empty when last analysed (a new salon's first campaign, withdrawals
+    streaming in while it sends) is then estimated at one row, scanned whole and compared with
+    every delivery of the chunk: 0.17-0.33 s a claim of 50 with 20,000 new withdrawals, where
+    the probes take milliseconds. A subquery's own plan is costed from the table's real size,
+    so it probes the index whatever the statistics say."""
+    newest_event = (
+        select(func.max(ConsentEvent.id))
+        .where(
+            ConsentEvent.client_id == Delivery.client_id,
+            ConsentEvent.channel == Delivery.channel,
+        )
+        .scalar_subquery()
     )
-    newer_suppression = exists().where(
-        Suppression.salon_id == salon.id,
-        Suppression.channel == Delivery.channel,
-        Suppression.address == Delivery.address,
-        Suppression.id > watermark.suppression_id,
+    suppression = (
+        select(Suppression.id)
+        .where(
+            Suppression.salon_id == salon.id,
+            Suppression.channel == Delivery.channel,
+            Suppression.address == Delivery.address,
+        )
+        .scalar_subquery()
     )
     # Forgetting a client clears the address of each of its deliveries in the same transaction:
     # this is how a claim sees it without reading the client table.
     remembered = Delivery.address.is_not(None)
-    return [~newer_consent, ~newer_suppression, remembered, ~_withdrawn_now()]
+    return [
+        func.coalesce(newest_event, 0) <= watermark.consent_id,
+        func.coalesce(suppression, 0) <= watermark.suppression_id,
+        remembered,
+        _not_withdrawn_now(),
+    ]
 
 
-def _withdrawn_now() -> ColumnElement[bool]:
-    """R4 as the claim's own snapshot sees it: the client's latest event on the channel is a
-    withdrawal.
+def _not_withdrawn_now() -> ColumnElement[bool]:
+    """R4 as the claim's own snapshot sees it: true unless the client's latest event on the
+    channel is a withdrawal.
 
     Why besides the watermark: PostgreSQL hands out ids at INSERT, not at COMMIT. A withdrawal
     in a longer transaction (a CSV import, a slow request) can commit after a newer id was
     seen, below the watermark, and the watermark alone would let it through. The gate refuses
     exactly these clients (R4), so nothing waits here that a recheck would let go.
     """
-    withdrawal, later = aliased(ConsentEvent), aliased(ConsentEvent)
-    return exists().where(
-        withdrawal.client_id == Delivery.client_id,
-        withdrawal.channel == Delivery.channel,
-        withdrawal.party == "client",
-        withdrawal.action == "withdrawn",
-        ~exists().where(
-            later.client_id == withdrawal.client_id,
-            later.channel == withdrawal.channel,
-            later.party == "client",
-            later.id > withdrawal.id,
-        ),
+    latest = (
+        select(ConsentEvent.action)
+        .where(
+            ConsentEvent.client_id == Delivery.client_id,
+            ConsentEvent.channel == Delivery.channel,
+            ConsentEvent.party == "client",
+        )
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    return func.coalesce(latest, "never asked") != "withdrawn"
 
 
 def hand_off(
