@@ -28,6 +28,7 @@ from sqlalchemy import (
     column,
     exists,
     func,
+    literal,
     or_,
     select,
     text,
@@ -59,29 +60,44 @@ RECORD = (
 )
 # PostgreSQL: the chunk as one array per column, joined in one UPDATE. Why: executemany still
 # costs PostgreSQL a statement per row (parse, plan, executor start), most of a record's cost.
-# The fence travels in the arrays too (``f_status``, ``f_claimed``: the same for every row), so
-# it is a join condition, not a constant. Why: the statistics of a campaign's deliveries come
-# from its planning, when none was ``sending``; a constant ``status = 'sending'`` is estimated
-# to match no row, and the planner then scans the deliveries first and all the array rows once
-# for each of them (250,000 comparisons a chunk). Joined, the array rows look up the primary key.
-_FENCE_ARRAYS = {"f_status": _table.c.status, "f_claimed": _table.c.claimed_at}
+# What is the same for every row (the fence, ``updated_at``) is sent once, not as an array:
+# each array element costs the worker a Python call to dump it.
+# The fence is still joined from arrays (``array_fill``, built by PostgreSQL), not compared
+# with constants. Why: the statistics of a campaign's deliveries come from its planning, when
+# none was ``sending``; a constant ``status = 'sending'`` is estimated to match no row, and the
+# planner then scans the deliveries first and all the array rows once for each of them (250,000
+# comparisons a chunk). Joined, the array rows look up the primary key.
+_ARRAYED = tuple(name for name in ("id", *_RESULT) if name != "updated_at")
+_IDS = bindparam("b_id", type_=postgresql.ARRAY(_table.c.id.type))
+_EACH = postgresql.array([func.cardinality(_IDS)])
+_FENCE_ARRAYS = {
+    "f_status": func.array_fill(literal("sending", _table.c.status.type), _EACH),
+    "f_claimed": func.array_fill(bindparam("b_claimed", type_=_table.c.claimed_at.type), _EACH),
+}
 _ROWS = (
     func.unnest(
+        _IDS,
         *(bindparam(f"b_{name}", type_=postgresql.ARRAY(_table.c[name].type))
-          for name in ("id", *_RESULT)),
-        *(bindparam(f"b_{name}", type_=postgresql.ARRAY(fenced.type))
-          for name, fenced in _FENCE_ARRAYS.items()),
+          for name in _ARRAYED[1:]),
+        *_FENCE_ARRAYS.values(),
     )
-    .table_valued(*(column(name) for name in ("id", *_RESULT, *_FENCE_ARRAYS)))
+    .table_valued(*(column(name) for name in (*_ARRAYED, "f_status", "f_claimed")))
     .render_derived("r")
 )  # fmt: skip
 RECORD_ARRAYS = (
     update(_table)
     .where(
         _table.c.id == _ROWS.c.id,
-        *(fenced == _ROWS.c[name] for name, fenced in _FENCE_ARRAYS.items()),
+        # The chunk's id range, for the planner: without it, a campaign of a few ten thousand
+        # deliveries is read whole to hash-join the arrays.
+        _table.c.id.between(bindparam("b_first"), bindparam("b_last")),
+        _table.c.status == _ROWS.c.f_status,
+        _table.c.claimed_at == _ROWS.c.f_claimed,
     )
-    .values({name: _ROWS.c[name] for name in _RESULT} | {"attempts": _ATTEMPTS})
+    .values(
+        {name: _ROWS.c[name] for name in _ARRAYED[1:]}
+        | {"attempts": _ATTEMPTS, "updated_at": bindparam("b_updated_at")}
+    )
 )
 
 
@@ -432,12 +448,11 @@ def _store(session: Session, chunk: Chunk, records: list[dict[str, Any]]) -> Non
     if session.get_bind().dialect.name != "postgresql":
         session.execute(RECORD, records)
         return
-    arrays = {f"b_{name}": [r[f"b_{name}"] for r in records] for name in ("id", *_RESULT)}
-    fence = {
-        "b_f_status": ["sending"] * len(records),
-        "b_f_claimed": [chunk.claimed_at] * len(records),
-    }
-    session.execute(RECORD_ARRAYS, arrays | fence)
+    arrays = {f"b_{name}": [r[f"b_{name}"] for r in records] for name in _ARRAYED}
+    ids = arrays["b_id"]
+    once = {"b_claimed": chunk.claimed_at, "b_updated_at": utcnow()}
+    once |= {"b_first": min(ids), "b_last": max(ids)}
+    session.execute(RECORD_ARRAYS, arrays | once)
 
 
 def record_chunk(session: Session, salon_id: int, chunk: Chunk, result: ChunkResult) -> None:
