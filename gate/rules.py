@@ -1,15 +1,15 @@
 """The client rules R3–R9 as pure functions over plain data.
 
-:func:`decide` checks one client on one channel against the rules in a fixed order and returns
-the first refusing :class:`~gate.decisions.Decision` (or an allowing one), so the first rule that
-fails is the one reported; the set-based SQL selection in :mod:`gate.audience` computes the same
-decision in the same order, and a property test holds the two together.
+Each rule looks at one client on one channel and returns None (passes) or a refusing
+:class:`~gate.decisions.Decision`. :func:`decide` runs them in a fixed order, so the first rule
+that fails is the one reported; the set-based SQL selection in :mod:`gate.audience` computes the
+same decision in the same order, and a property test holds the two together.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
@@ -106,8 +106,36 @@ def contact(
     return client.email, client.email_normalized
 
 
-def purchased_in_window(client: ClientFacts, ctx: AudienceContext) -> bool:
-    """R3: some purchase (a visit with a sale) within the window, and after the import if any."""
+def r7_not_forgotten(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
+    return refuse("R7", "forgotten") if client.anonymised else None
+
+
+def r4_not_opted_out(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
+    if client.consent_of("client", channel) == "withdrawn":
+        return refuse("R4", "withdrawn")
+    return None
+
+
+def r6_minor_guardian(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
+    if not is_minor(client, ctx):
+        return None
+    raw, _ = contact(client, channel, guardian=True)
+    if not raw:
+        return refuse("R6", "minor_without_guardian_contact")
+    if client.consent_of("guardian", channel) != "granted":
+        return refuse("R6", "minor_without_guardian_consent")
+    return None
+
+
+def r3_recent_purchase(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
     # Imported clients: only purchases recorded after the import count (FAQ, import).
     imported = client.imported_at
     # One plain loop: this runs for every visit of most clients, where a generator and a
@@ -118,51 +146,60 @@ def purchased_in_window(client: ClientFacts, ctx: AudienceContext) -> bool:
             and ctx.window_start <= visit.at <= ctx.now
             and (imported is None or visit.at > imported)
         ):
-            return True
-    return False
+            return None
+    return refuse("R3", "no_purchase_in_window")
+
+
+def r5_lawful_basis(client: ClientFacts, channel: Channel, ctx: AudienceContext) -> Decision | None:
+    # A minor who got here has their guardian's explicit consent (R6).
+    if is_minor(client, ctx) or client.consent_of("client", channel) == "granted":
+        return None
+    # Legitimate interest: an existing customer (R3 passed) from before the gate was on.
+    if client.created_at < ctx.gate_on_utc:
+        return None
+    return refuse("R5", "new_client_without_consent")
+
+
+def r8_reachable(client: ClientFacts, channel: Channel, ctx: AudienceContext) -> Decision | None:
+    raw, normalised = contact(client, channel, guardian=is_minor(client, ctx))
+    kind = "phone" if channel == "sms" else "email"
+    if not raw:
+        return refuse("R8", f"no_{kind}")
+    if normalised is None:
+        return refuse("R8", f"invalid_{kind}")
+    return None
+
+
+def r9_not_suppressed(
+    client: ClientFacts, channel: Channel, ctx: AudienceContext
+) -> Decision | None:
+    _, address = contact(client, channel, guardian=is_minor(client, ctx))
+    return refuse("R9", "suppressed") if (channel, address) in ctx.suppressed else None
+
+
+Rule = Callable[[ClientFacts, Channel, AudienceContext], Decision | None]
+
+# The order is part of the contract: the first failing rule is the one reported.
+CLIENT_RULES: tuple[Rule, ...] = (
+    r7_not_forgotten,
+    r4_not_opted_out,
+    r6_minor_guardian,
+    r3_recent_purchase,
+    r5_lawful_basis,
+    r8_reachable,
+    r9_not_suppressed,
+)
 
 
 def decide(client: ClientFacts, channel: Channel, ctx: AudienceContext) -> Decision:
-    """The gate's decision for one client on one channel, before de-duplication.
-
-    The rules in their fixed order (R7, R4, R6, R3, R5, R8, R9): the first that fails is the one
-    reported, and :mod:`gate.audience` computes the same in SQL. One function rather than one
-    per rule, so that the age, the consent and the contact the message goes to are looked up
-    once per client: a call per rule, each working out the client's age again, cost a quarter
-    of the gate's time on a large audience.
-    """
-    # R7 not forgotten.
-    if client.anonymised:
-        return refuse("R7", "forgotten")
-    # R4 not opted out: a withdrawal always wins.
-    consent = client.consent
-    own = consent.get(("client", channel))
-    if own == "withdrawn":
-        return refuse("R4", "withdrawn")
-    # A minor's messages go to the guardian (R6), so R8 and R9 look at the guardian's contact.
+    """The gate's decision for one client on one channel, before de-duplication."""
+    for rule in CLIENT_RULES:
+        refused = rule(client, channel, ctx)
+        if refused is not None:
+            return refused
     minor = is_minor(client, ctx)
-    raw, address = contact(client, channel, guardian=minor)
-    # R6 minors: only through a guardian who is recorded and consented.
-    if minor:
-        if not raw:
-            return refuse("R6", "minor_without_guardian_contact")
-        if consent.get(("guardian", channel)) != "granted":
-            return refuse("R6", "minor_without_guardian_consent")
-    # R3 recency window.
-    if not purchased_in_window(client, ctx):
-        return refuse("R3", "no_purchase_in_window")
-    # R5 lawful basis: explicit consent, a minor's guardian's consent (R6 passed), or legitimate
-    # interest in an existing customer (R3 passed) from before the gate was on.
-    if not minor and own != "granted" and client.created_at >= ctx.gate_on_utc:
-        return refuse("R5", "new_client_without_consent")
-    # R8 reachable.
-    if not raw:
-        return refuse("R8", "no_phone" if channel == "sms" else "no_email")
-    if address is None:
-        return refuse("R8", "invalid_phone" if channel == "sms" else "invalid_email")
-    # R9 suppressed addresses.
-    if (channel, address) in ctx.suppressed:
-        return refuse("R9", "suppressed")
+    _, address = contact(client, channel, guardian=minor)
+    assert address is not None  # r8_reachable passed
     return allow(address, "guardian" if minor else "client")
 
 
