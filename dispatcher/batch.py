@@ -81,7 +81,7 @@ _ROWS = (
           for name in _ARRAYED[1:]),
         *_FENCE_ARRAYS.values(),
     )
-    .table_valued(*(column(name) for name in (*_ARRAYED, "f_status", "f_claimed")))
+    .table_valued(*(column(name) for name in (*_ARRAYED, *_FENCE_ARRAYS)))
     .render_derived("r")
 )  # fmt: skip
 RECORD_ARRAYS = (
