@@ -16,6 +16,7 @@ reconciler, which waits for the whole lease, never races a live hand-off.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,11 +25,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Table,
+    Text,
     bindparam,
+    cast,
     column,
     exists,
     func,
-    literal,
     or_,
     select,
     text,
@@ -50,55 +52,67 @@ _table: Table = Delivery.__table__  # type: ignore[assignment]
 # What recording a hand-off writes, besides ``attempts + 1``; a record holds ``b_<column>``.
 _RESULT = ("status", "provider_id", "error_code", "error", "body", "sent_at", "updated_at",
            "next_attempt_at")  # fmt: skip
+# The fence: a record is written only where the row is still as its claim left it, ``b_was``
+# (``sending``) with ``b_claimed`` (its ``claimed_at``).
+_FENCE = {"was": _table.c.status, "claimed": _table.c.claimed_at}
 _ATTEMPTS = _table.c.attempts + 1
-_FENCE = (_table.c.status == "sending", _table.c.claimed_at == bindparam("b_claimed"))
 # SQLite (the embedded default): one statement executed for the whole chunk (executemany).
 RECORD = (
     update(_table)
-    .where(_table.c.id == bindparam("b_id"), *_FENCE)
+    .where(_table.c.id == bindparam("b_id"),
+           *(fenced == bindparam(f"b_{name}") for name, fenced in _FENCE.items()))
     .values({name: bindparam(f"b_{name}") for name in _RESULT} | {"attempts": _ATTEMPTS})
-)
-# PostgreSQL: the chunk as one array per column, joined in one UPDATE. Why: executemany still
-# costs PostgreSQL a statement per row (parse, plan, executor start), most of a record's cost.
-# What is the same for every row (the fence, ``updated_at``) is sent once, not as an array:
-# each array element costs the worker a Python call to dump it.
-# The fence is still joined from arrays (``array_fill``, built by PostgreSQL), not compared
-# with constants. Why: the statistics of a campaign's deliveries come from its planning, when
-# none was ``sending``; a constant ``status = 'sending'`` is estimated to match no row, and the
-# planner then scans the deliveries first and all the array rows once for each of them (250,000
-# comparisons a chunk). Joined, the array rows look up the primary key.
-_ARRAYED = tuple(name for name in ("id", *_RESULT) if name != "updated_at")
-_IDS = bindparam("b_id", type_=postgresql.ARRAY(_table.c.id.type))
-_EACH = postgresql.array([func.cardinality(_IDS)])
-_FENCE_ARRAYS = {
-    "f_status": func.array_fill(literal("sending", _table.c.status.type), _EACH),
-    "f_claimed": func.array_fill(bindparam("b_claimed", type_=_table.c.claimed_at.type), _EACH),
-}
-_ROWS = (
-    func.unnest(
-        _IDS,
-        *(bindparam(f"b_{name}", type_=postgresql.ARRAY(_table.c[name].type))
-          for name in _ARRAYED[1:]),
-        *_FENCE_ARRAYS.values(),
-    )
-    .table_valued(*(column(name) for name in (*_ARRAYED, *_FENCE_ARRAYS)))
-    .render_derived("r")
 )  # fmt: skip
-RECORD_ARRAYS = (
+# PostgreSQL: the chunk's records as one JSON document, joined in one UPDATE. Why: executemany
+# still costs PostgreSQL a statement per row (parse, plan, executor start), most of a record's
+# cost; and json.dumps serialises a chunk in C, where arrays cost the worker a Python call to
+# dump each element of each column. What is the same for every row (``updated_at``) is sent once.
+# The fence is joined from the records too, not compared with constants. Why: the statistics
+# of a campaign's deliveries come from its planning, when none was ``sending``; a constant
+# ``status = 'sending'`` is estimated to match no row, and the planner then scans the
+# deliveries first and all the records once for each of them (250,000 comparisons a chunk).
+# Joined, each record looks up the primary key.
+_JSONED = {"id": _table.c.id} | {n: _table.c[n] for n in _RESULT if n != "updated_at"} | _FENCE
+_ROWS = (
+    func.json_to_recordset(cast(bindparam("b_rows", type_=Text), postgresql.JSON))
+    .table_valued(*(column(name, col.type) for name, col in _JSONED.items()))
+    .render_derived("r", with_types=True)
+)
+RECORD_JSON = (
     update(_table)
     .where(
         _table.c.id == _ROWS.c.id,
         # The chunk's id range, for the planner: without it, a campaign of a few ten thousand
-        # deliveries is read whole to hash-join the arrays.
+        # deliveries is read whole to hash-join the records.
         _table.c.id.between(bindparam("b_first"), bindparam("b_last")),
-        _table.c.status == _ROWS.c.f_status,
-        _table.c.claimed_at == _ROWS.c.f_claimed,
+        *(fenced == _ROWS.c[name] for name, fenced in _FENCE.items()),
     )
     .values(
-        {name: _ROWS.c[name] for name in _ARRAYED[1:]}
+        {name: _ROWS.c[name] for name in _JSONED if name not in ("id", *_FENCE)}
         | {"attempts": _ATTEMPTS, "updated_at": bindparam("b_updated_at")}
     )
 )
+
+
+def _utc_text(value: object) -> str:
+    """A datetime in a record's JSON: UTC, ISO 8601 (the column's naive UTC, see UTCDateTime:
+    PostgreSQL reads ``+00:00`` into a timestamp without time zone as the same UTC time)."""
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise TypeError(f"a record holds {value!r}: an aware datetime was expected")
+    return value.astimezone(dt.UTC).isoformat()
+
+
+_JSON_KEYS = tuple((name, f"b_{name}") for name in _JSONED if name != "claimed")
+
+
+def _records_json(chunk: Chunk, records: list[dict[str, Any]]) -> str:
+    """The records of one chunk; its ``claimed_at`` is turned into text once, not per row."""
+    claimed = _utc_text(chunk.claimed_at)
+    return json.dumps(
+        [{name: record[key] for name, key in _JSON_KEYS} | {"claimed": claimed}
+         for record in records],
+        default=_utc_text,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -428,6 +442,7 @@ def _transient(
 def _record(row: Any, chunk: Chunk, status: str, **values: Any) -> dict[str, Any]:
     record = {
         "b_id": row.id,
+        "b_was": "sending",
         "b_claimed": chunk.claimed_at,
         "b_status": status,
         "b_provider_id": None,
@@ -448,11 +463,9 @@ def _store(session: Session, chunk: Chunk, records: list[dict[str, Any]]) -> Non
     if session.get_bind().dialect.name != "postgresql":
         session.execute(RECORD, records)
         return
-    arrays = {f"b_{name}": [r[f"b_{name}"] for r in records] for name in _ARRAYED}
-    ids = arrays["b_id"]
-    once = {"b_claimed": chunk.claimed_at, "b_updated_at": utcnow()}
-    once |= {"b_first": min(ids), "b_last": max(ids)}
-    session.execute(RECORD_ARRAYS, arrays | once)
+    ids = [record["b_id"] for record in records]
+    once = {"b_first": min(ids), "b_last": max(ids), "b_updated_at": utcnow()}
+    session.execute(RECORD_JSON, {"b_rows": _records_json(chunk, records)} | once)
 
 
 def record_chunk(session: Session, salon_id: int, chunk: Chunk, result: ChunkResult) -> None:

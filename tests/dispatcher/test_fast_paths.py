@@ -1,6 +1,7 @@
 """The sending fast paths keep every safety rule.
 
-A claim keeps its limit; the planning's gate verdict spares a batch its recheck only while it is
+A claim keeps its limit; a chunk's record (one statement) stores each row's values exactly; the
+planning's gate verdict spares a batch its recheck only while it is
 fresh, and never over a withdrawal stored after it; a forgotten client is never claimed; plain
 templates and unsubscribe links come out exactly as Jinja and itsdangerous make them.
 """
@@ -12,14 +13,14 @@ from typing import Any
 
 import pytest
 from itsdangerous import Signer
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.consent import record_consent
 from db.forget import anonymise
-from db.models import Campaign, Client, Salon, utcnow
+from db.models import Campaign, Client, Delivery, Salon, utcnow
 from dispatcher import batch_run
-from dispatcher.batch import claim_chunk
+from dispatcher.batch import ChunkResult, _record, claim_chunk, record_chunk
 from dispatcher.planning import Watermark, pending_batches
 from templates.errors import TemplateRenderError
 from templates.sandbox import environment, render
@@ -58,6 +59,39 @@ def test_a_claim_takes_no_more_than_its_limit(
     session.commit()
     assert len(chunk.rows) == 5
     assert statuses(session, campaign.id) == {"sending": 5, "pending": 7}
+
+
+def test_a_chunk_record_stores_each_row_exactly(
+    session: Session, salon: Salon, clients: list[Client]
+) -> None:
+    campaign = planned_campaign(session, salon)
+    first, last = next(pending_batches(session, campaign.id, 100))
+    chunk = claim_chunk(session, salon, campaign, first, last, limit=3, channels=["sms"],
+                        now=utcnow(), watermark=Watermark.now(session))  # fmt: skip
+    session.commit()
+    sent, waiting, failed = chunk.rows
+    at = dt.datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=dt.UTC)
+    later = at.astimezone(dt.timezone(dt.timedelta(hours=2))) + dt.timedelta(minutes=5)
+    result = ChunkResult(records=[
+        _record(sent, chunk, "sent", provider_id='SM"1\\', body="Grüße 💇 \"ok\"\n", sent_at=at),
+        _record(waiting, chunk, "pending", error_code="transient", error="503",
+                next_attempt_at=later),
+        _record(failed, chunk, "failed", error_code="21610", error="x" * 900),
+    ], handed_off={sent.id, waiting.id, failed.id})  # fmt: skip
+    record_chunk(session, salon.id, chunk, result)
+    session.commit()
+    rows = {
+        d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(result.handed_off)))
+    }
+    assert (rows[sent.id].status, rows[sent.id].provider_id, rows[sent.id].body) == (
+        "sent",
+        'SM"1\\',
+        'Grüße 💇 "ok"\n',
+    )
+    assert rows[sent.id].sent_at == at and rows[sent.id].attempts == sent.attempts + 1
+    assert rows[waiting.id].status == "pending" and rows[waiting.id].next_attempt_at == later
+    assert (rows[failed.id].status, rows[failed.id].error) == ("failed", "x" * 500)
+    assert statuses(session, campaign.id) == {"sent": 1, "pending": 10, "failed": 1}
 
 
 def test_a_fresh_planning_spares_the_recheck_but_not_a_later_withdrawal(
