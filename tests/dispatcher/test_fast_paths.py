@@ -20,7 +20,7 @@ from db.consent import record_consent
 from db.forget import anonymise
 from db.models import Campaign, Client, Delivery, Salon, utcnow
 from dispatcher import batch_run
-from dispatcher.batch import ChunkResult, _record, claim_chunk, record_chunk
+from dispatcher.batch import Chunk, ChunkResult, _record, claim_chunk, record_chunk
 from dispatcher.planning import Watermark, pending_batches
 from templates.errors import TemplateRenderError
 from templates.sandbox import environment, render
@@ -49,14 +49,20 @@ def _withdraw(session: Session, salon: Salon, client: Client, campaign: Campaign
     session.commit()
 
 
+def _planned_and_claimed(session: Session, salon: Salon, limit: int) -> tuple[Campaign, Chunk]:
+    """A planned SMS campaign and one committed claim of up to `limit` of its deliveries."""
+    campaign = planned_campaign(session, salon)
+    first, last = next(pending_batches(session, campaign.id, 100))
+    chunk = claim_chunk(session, salon, campaign, first, last, limit=limit, channels=["sms"],
+                        now=utcnow(), watermark=Watermark.now(session))  # fmt: skip
+    session.commit()
+    return campaign, chunk
+
+
 def test_a_claim_takes_no_more_than_its_limit(
     session: Session, salon: Salon, clients: list[Client]
 ) -> None:
-    campaign = planned_campaign(session, salon)
-    first, last = next(pending_batches(session, campaign.id, 100))
-    chunk = claim_chunk(session, salon, campaign, first, last, limit=5, channels=["sms"],
-                        now=utcnow(), watermark=Watermark.now(session))  # fmt: skip
-    session.commit()
+    campaign, chunk = _planned_and_claimed(session, salon, limit=5)
     assert len(chunk.rows) == 5
     assert statuses(session, campaign.id) == {"sending": 5, "pending": 7}
 
@@ -64,11 +70,7 @@ def test_a_claim_takes_no_more_than_its_limit(
 def test_a_chunk_record_stores_each_row_exactly(
     session: Session, salon: Salon, clients: list[Client]
 ) -> None:
-    campaign = planned_campaign(session, salon)
-    first, last = next(pending_batches(session, campaign.id, 100))
-    chunk = claim_chunk(session, salon, campaign, first, last, limit=3, channels=["sms"],
-                        now=utcnow(), watermark=Watermark.now(session))  # fmt: skip
-    session.commit()
+    campaign, chunk = _planned_and_claimed(session, salon, limit=3)
     sent, waiting, failed = chunk.rows
     at = dt.datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=dt.UTC)
     later = at.astimezone(dt.timezone(dt.timedelta(hours=2))) + dt.timedelta(minutes=5)
