@@ -53,8 +53,10 @@ _table: Table = Delivery.__table__  # type: ignore[assignment]
 _RESULT = ("status", "provider_id", "error_code", "error", "body", "sent_at", "updated_at",
            "next_attempt_at")  # fmt: skip
 # The fence: a record is written only where the row is still as its claim left it, ``b_was``
-# (``sending``) with ``b_claimed`` (its ``claimed_at``).
+# (``sending``) with ``b_claimed`` (its ``claimed_at``). Shared by a chunk's records, like
+# ``b_updated_at``: `_store` adds them, not each record.
 _FENCE = {"was": _table.c.status, "claimed": _table.c.claimed_at}
+_WAS = "sending"
 _ATTEMPTS = _table.c.attempts + 1
 # SQLite (the embedded default): one statement executed for the whole chunk (executemany).
 RECORD = (
@@ -102,17 +104,16 @@ def _utc_text(value: object) -> str:
     return value.astimezone(dt.UTC).isoformat()
 
 
-_JSON_KEYS = tuple((name, f"b_{name}") for name in _JSONED if name != "claimed")
+_JSON_KEYS = tuple((name, f"b_{name}") for name in _JSONED if name not in _FENCE)
 
 
 def _records_json(chunk: Chunk, records: list[dict[str, Any]]) -> str:
-    """The records of one chunk; its ``claimed_at`` is turned into text once, not per row."""
-    claimed = _utc_text(chunk.claimed_at)
+    """The records of one chunk with its fence; ``claimed_at`` is turned into text once."""
+    fence = {"was": _WAS, "claimed": _utc_text(chunk.claimed_at)}
     return json.dumps(
-        [{name: record[key] for name, key in _JSON_KEYS} | {"claimed": claimed}
-         for record in records],
+        [{name: record[key] for name, key in _JSON_KEYS} | fence for record in records],
         default=_utc_text,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -364,11 +365,11 @@ def hand_off(
             message = build_message(runtime, salon, campaign, row, ClientView.of(row))
         except TemplateError as exc:
             # Validated before queueing, so this is rare: a broken render fails, never sent.
-            result.records.append(_record(row, chunk, "failed", error_code="R2", error=str(exc)))
+            result.records.append(_record(row, "failed", error_code="R2", error=str(exc)))
             result.handed_off.add(row.id)
             result.failed += 1
             continue
-        _send_one(runtime, salon, row, message, chunk, result)
+        _send_one(runtime, salon, row, message, result)
         if result.stopped:
             break
     return result
@@ -390,14 +391,14 @@ def wait_turn(runtime: Runtime, salon: Salon, channel: str, until: float) -> boo
 
 
 def _send_one(
-    runtime: Runtime, salon: Salon, row: Any, message: Message, chunk: Chunk, result: ChunkResult
+    runtime: Runtime, salon: Salon, row: Any, message: Message, result: ChunkResult
 ) -> None:
     now = utcnow()
     try:
         receipt = runtime.channel(row.channel).send(message)
     except TransientDeliveryError as exc:
         result.handed_off.add(row.id)
-        result.records.append(_transient(runtime, row, chunk, exc, now))
+        result.records.append(_transient(runtime, row, exc, now))
         if exc.retry_after is not None:
             # A 429: the sender is throttled, not this address; everybody waits.
             runtime.pacer.hold(pace_key(runtime, salon, row.channel), exc.retry_after)
@@ -409,7 +410,7 @@ def _send_one(
         return
     except PermanentDeliveryError as exc:
         result.handed_off.add(row.id)
-        result.records.append(_record(row, chunk, "failed", error_code=exc.code, error=str(exc)))
+        result.records.append(_record(row, "failed", error_code=exc.code, error=str(exc)))
         result.failed += 1
         if exc.suppress and row.address:
             result.suppress.append((row.channel, row.address, f"provider {exc.code}"))
@@ -417,40 +418,36 @@ def _send_one(
     result.handed_off.add(row.id)
     result.sent += 1
     result.records.append(
-        _record(row, chunk, "sent", provider_id=receipt.provider_id, body=message.body, sent_at=now)
+        _record(row, "sent", provider_id=receipt.provider_id, body=message.body, sent_at=now)
     )
 
 
 def _transient(
-    runtime: Runtime, row: Any, chunk: Chunk, exc: TransientDeliveryError, now: dt.datetime
+    runtime: Runtime, row: Any, exc: TransientDeliveryError, now: dt.datetime
 ) -> dict[str, Any]:
     if exc.maybe_sent:
         # The provider may have taken it: never re-send blindly, the reconciler decides.
-        return _record(row, chunk, "unknown", error_code="maybe_sent", error=str(exc))
+        return _record(row, "unknown", error_code="maybe_sent", error=str(exc))
     attempts = row.attempts + 1
     if exc.retry_after is None and attempts >= runtime.retry.max_attempts:
-        return _record(row, chunk, "failed", error_code="transient", error=str(exc))
+        return _record(row, "failed", error_code="transient", error=str(exc))
     wait_ms = (
         exc.retry_after * 1000 if exc.retry_after is not None else runtime.retry.delay_ms(attempts)
     )
     due = now + dt.timedelta(milliseconds=wait_ms)
-    return _record(
-        row, chunk, "pending", error_code="transient", error=str(exc), next_attempt_at=due
-    )
+    return _record(row, "pending", error_code="transient", error=str(exc), next_attempt_at=due)
 
 
-def _record(row: Any, chunk: Chunk, status: str, **values: Any) -> dict[str, Any]:
+def _record(row: Any, status: str, **values: Any) -> dict[str, Any]:
+    """One hand-off's outcome; the chunk's fence and ``updated_at`` are added by `_store`."""
     record = {
         "b_id": row.id,
-        "b_was": "sending",
-        "b_claimed": chunk.claimed_at,
         "b_status": status,
         "b_provider_id": None,
         "b_error_code": None,
         "b_error": None,
         "b_body": None,
         "b_sent_at": None,
-        "b_updated_at": utcnow(),
         "b_next_attempt_at": None,
     }
     record.update({f"b_{key}": value for key, value in values.items()})
@@ -460,11 +457,13 @@ def _record(row: Any, chunk: Chunk, status: str, **values: Any) -> dict[str, Any
 
 
 def _store(session: Session, chunk: Chunk, records: list[dict[str, Any]]) -> None:
+    now = utcnow()
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(RECORD, records)
+        shared = {"b_was": _WAS, "b_claimed": chunk.claimed_at, "b_updated_at": now}
+        session.execute(RECORD, [record | shared for record in records])
         return
     ids = [record["b_id"] for record in records]
-    once = {"b_first": min(ids), "b_last": max(ids), "b_updated_at": utcnow()}
+    once = {"b_first": min(ids), "b_last": max(ids), "b_updated_at": now}
     session.execute(RECORD_JSON, {"b_rows": _records_json(chunk, records)} | once)
 
 

@@ -1,9 +1,9 @@
 """The sending fast paths keep every safety rule.
 
 A claim keeps its limit; a chunk's record (one statement) stores each row's values exactly; the
-planning's gate verdict spares a batch its recheck only while it is
-fresh, and never over a withdrawal stored after it; a forgotten client is never claimed; plain
-templates and unsubscribe links come out exactly as Jinja and itsdangerous make them.
+planning's gate verdict spares a batch its recheck only while it is fresh, and never over a
+withdrawal stored after it; a forgotten client is never claimed; plain templates and unsubscribe
+links come out exactly as Jinja and itsdangerous make them.
 """
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ def test_a_chunk_record_stores_each_row_exactly(
     at = dt.datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=dt.UTC)
     later = at.astimezone(dt.timezone(dt.timedelta(hours=2))) + dt.timedelta(minutes=5)
     result = ChunkResult(records=[
-        _record(sent, chunk, "sent", provider_id='SM"1\\', body="Grüße 💇 \"ok\"\n", sent_at=at),
-        _record(waiting, chunk, "pending", error_code="transient", error="503",
+        _record(sent, "sent", provider_id='SM"1\\', body="Grüße 💇 \"ok\"\n", sent_at=at),
+        _record(waiting, "pending", error_code="transient", error="503",
                 next_attempt_at=later),
-        _record(failed, chunk, "failed", error_code="21610", error="x" * 900),
+        _record(failed, "failed", error_code="21610", error="x" * 900),
     ], handed_off={sent.id, waiting.id, failed.id})  # fmt: skip
     record_chunk(session, salon.id, chunk, result)
     session.commit()
