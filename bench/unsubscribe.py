@@ -63,7 +63,7 @@ from bench.sending import Stack
 from db.migrate import upgrade
 from db.models import Campaign, Client, ConsentEvent, Salon, Visit, utcnow
 from db.session import get_engine
-from web.tokens import UnsubscribeToken, make_token
+from templates.links import UnsubscribeToken, make_token
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-" + "x" * 32

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AccessLog, Client, Staff, utcnow
-from db.staff import Actor
+from services.staff import Actor
 
 ACTIONS = (
     "client.create",

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from db.clients import PERSONAL_FIELDS
+from services.lookups import PERSONAL_FIELDS
 from db.models import Client, ConsentEvent, Delivery, InboundMessage, Suppression, utcnow
 
 HASH_PREFIX = "hash:"

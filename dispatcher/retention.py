@@ -29,7 +29,7 @@ from db.access import log_access
 from db.forget import anonymise
 from db.models import Client, RetentionRun, Salon, Visit, utcnow
 from db.session import session_scope
-from db.staff import Actor
+from services.staff import Actor
 
 log = logging.getLogger("salonpost.retention")
 

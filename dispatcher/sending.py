@@ -1,7 +1,7 @@
 """Sending pieces shared by campaigns and single messages: recheck, render, record.
 
 Campaign batches are sent by :mod:`dispatcher.batch` (chunked claims, pacing, backoff); this
-module keeps the building blocks it shares with single sends (:mod:`dispatcher.transactional`):
+module keeps the building blocks it shares with single sends (:mod:`services.messages`):
 the gate recheck (:func:`refused_by_gate`), the message builder and :func:`store_result`.
 """
 
@@ -23,7 +23,7 @@ from dispatcher.planning import audience_context
 from dispatcher.runtime import Runtime
 from gate.audience import decision_query
 from templates.sandbox import render
-from web.tokens import UnsubscribeToken, unsubscribe_url
+from templates.links import UnsubscribeToken, unsubscribe_url
 
 RESULT_COLUMNS = ("status", "provider_id", "error_code", "error", "body", "sent_at", "updated_at")
 

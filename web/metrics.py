@@ -1,6 +1,6 @@
 """``/metrics`` in the Prometheus text format, read at scrape time by a custom collector.
 
-The figures are those of the ops page (:func:`web.queues.snapshot`): queue depths per state,
+The figures are those of the ops page (:func:`dispatcher.queues.snapshot`): queue depths per state,
 live workers, dead letters, messages per second per channel and campaigns per status. They are
 read when Prometheus scrapes, so every web process answers the same. Protected like /ops
 (``Authorization: Bearer <ops token>``, Prometheus' ``authorization`` setting).
@@ -20,7 +20,7 @@ from redis import RedisError
 
 from db.session import session_scope
 from settings import Settings
-from web import queues
+from dispatcher import queues
 from web.ops import OpsGuard
 
 

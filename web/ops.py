@@ -18,7 +18,7 @@ from redis import RedisError
 
 from db.session import session_scope
 from settings import Settings
-from web import queues
+from dispatcher import queues
 from web.staff.auth import same_token, set_cookie
 from web.staff.render import render, translator
 

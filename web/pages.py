@@ -1,4 +1,4 @@
-"""Public pages (unsubscribe) rendered from templates/pages, in German or English."""
+"""Public pages (unsubscribe) rendered from web/html, in German or English."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-PAGES = Path(__file__).resolve().parent.parent / "templates" / "pages"
+PAGES = Path(__file__).resolve().parent / "html"
 _env = Environment(loader=FileSystemLoader(PAGES), autoescape=select_autoescape(["html"]))
 
 CHANNEL_NAMES = {"sms": ("SMS", "SMS"), "email": ("email", "E-Mail")}

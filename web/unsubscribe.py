@@ -30,7 +30,7 @@ from db.models import CHANNELS, Campaign, Client, Salon
 from db.session import get_engine
 from settings import Settings
 from web.pages import channel_name, pick_language, render_page
-from web.tokens import InvalidToken, UnsubscribeToken, read_token
+from templates.links import InvalidToken, UnsubscribeToken, read_token
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.consent import current_consent, record_consent
-from db.imports import CLIENT_COLUMNS, ImportError_, import_clients, import_visits
+from services.imports import CLIENT_COLUMNS, ImportError_, import_clients, import_visits
 from db.models import Client, ConsentEvent, Salon, Visit
 
 HEADER = ",".join(CLIENT_COLUMNS)

@@ -25,7 +25,7 @@ from dispatcher.planning import Watermark, pending_batches
 from templates.errors import TemplateRenderError
 from templates.sandbox import environment, render
 from tests.dispatcher.conftest import ScriptedProvider, make_runtime, planned_campaign, statuses
-from web.tokens import SALT, UnsubscribeToken, make_token, read_token
+from templates.links import SALT, UnsubscribeToken, make_token, read_token
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from db.consent import record_consent
 from db.models import Campaign, Client, Delivery, Salon, Staff, Suppression, Visit
-from db.staff import Actor, add_staff
+from services.staff import Actor, add_staff
 from settings import get_settings
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from db.access import log_access
-from db.clients import NotFound
-from db.export import FORMAT, client_tables, export_client
+from services.lookups import NotFound
+from services.export import FORMAT, client_tables, export_client
 from db.models import AccessLog, Client, Salon, Staff
-from db.staff import Actor
+from services.staff import Actor
 
 
 def test_the_export_holds_every_tables_rows_about_the_client(

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.access import log_access
-from db.campaigns import status_report
-from db.clients import NotFound, get_client
+from services.campaigns import status_report
+from services.lookups import NotFound, get_client
 from db.consent import record_consent
 from db.forget import HASH_PREFIX, restore_suppressions, suppression_key
 from db.models import (
@@ -24,8 +24,8 @@ from db.models import (
     Suppression,
     Visit,
 )
-from db.rights import forget
-from db.staff import Actor
+from services.rights import forget
+from services.staff import Actor
 from dispatcher.planning import audience_context
 from gate.audience import decision_query
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 import dispatcher.retention as retention
 from db.models import AccessLog, Client, RetentionRun, Salon, Visit
-from db.staff import Actor
+from services.staff import Actor
 from dispatcher.retention import due_slot, retention_tick, set_retention
 
 BERLIN = "Europe/Berlin"

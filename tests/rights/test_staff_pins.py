@@ -9,7 +9,7 @@ from rights_support import PEPPER, PIN
 from sqlalchemy.orm import Session
 
 from db.models import Salon, Staff
-from db.staff import (
+from services.staff import (
     BadPin,
     PinRefused,
     StaffError,

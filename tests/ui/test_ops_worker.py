@@ -36,7 +36,7 @@ from db.session import session_factory
 from dispatcher import actors
 from settings import Settings
 from web.app import create_app
-from web.queues import redis_broker
+from dispatcher.queues import redis_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 BEARER = {"Authorization": f"Bearer {OPS_TOKEN}"}

@@ -70,7 +70,7 @@ def check_rendered(html: str, name: str, axe: Path) -> None:
     """axe and a screenshot of a page rendered elsewhere (a TestClient answer), with its CSS."""
     from playwright.sync_api import Route, sync_playwright
 
-    static = ROOT / "templates" / "pages" / "static"
+    static = ROOT / "web" / "html" / "static"
 
     def serve(route: Route) -> None:
         path = route.request.url.split("salonpost.test", 1)[1]

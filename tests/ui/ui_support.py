@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from db.models import AccessLog, Salon
 from db.session import session_factory
-from db.staff import add_staff
+from services.staff import add_staff
 from tests.support import add_client as add_client  # shared with the other test folders
 
 SECRET = "ui-test-secret"

@@ -15,7 +15,7 @@ from web_support import AUTH_TOKEN, BASE_URL, SECRET, add_client
 from db.models import Client, Salon
 from settings import Settings
 from web.app import create_app
-from web.tokens import UnsubscribeToken, make_token
+from templates.links import UnsubscribeToken, make_token
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from db.models import Client, Salon
 from db.session import session_factory
 from settings import Settings
 from web.app import create_app
-from web.tokens import UnsubscribeToken, unsubscribe_url
+from templates.links import UnsubscribeToken, unsubscribe_url
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

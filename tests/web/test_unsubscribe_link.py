@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from web_support import BASE_URL, SECRET, events, withdrawals
 
 from db.models import Client, Salon
-from web.tokens import UnsubscribeToken, read_token, unsubscribe_url
+from templates.links import UnsubscribeToken, read_token, unsubscribe_url
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from db.clients import NotFound
+from services.lookups import NotFound
 from settings import Settings
 from web.pages import PAGES
 from web.staff import campaigns, clients, login, salon

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Salon, Staff, utcnow
 from db.session import session_scope
-from db.staff import Actor
+from services.staff import Actor
 from settings import Settings
 from web.i18n import Translator
 from web.staff.render import translator

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from db.campaigns import get_campaign, status_report, stored_exclusions
-from db.clients import NotFound
+from services.campaigns import get_campaign, status_report, stored_exclusions
+from services.lookups import NotFound
 from db.models import Campaign, utcnow
 from dispatcher import control
 from settings import Settings

@@ -1,6 +1,6 @@
 """Sign in (salon, name, PIN) and sign out.
 
-Wrong PINs count towards the lock-out exactly as on the command line (:func:`db.staff.sign_in`);
+Wrong PINs count towards the lock-out exactly as on the command line (:func:`services.staff.sign_in`);
 an unknown salon, an unknown name and a wrong PIN get the same answer. The sign-in form has its
 own CSRF token (a random value in a short-lived cookie, echoed by the form).
 """
@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from db.clients import NotFound, get_salon
+from services.lookups import NotFound, get_salon
 from db.session import session_scope
-from db.staff import Actor, BadPin, PinRefused, sign_in
+from services.staff import Actor, BadPin, PinRefused, sign_in
 from settings import Settings
 from web.i18n import Translator
 from web.staff.auth import (

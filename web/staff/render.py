@@ -1,4 +1,4 @@
-"""Rendering the staff and operator pages: Jinja2 templates in templates/pages, in de or en."""
+"""Rendering the staff and operator pages: Jinja2 templates in web/html, in de or en."""
 
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ class Dispatch:
         """Plan and send (or resume) the campaign; returns at once."""
         if self.settings.redis_url:
             from dispatcher import actors
-            from web.queues import redis_broker
+            from dispatcher.queues import redis_broker
 
             redis_broker(self.settings.redis_url).enqueue(actors.plan_campaign.message(campaign_id))
             return

@@ -27,7 +27,7 @@ from channels.base import Message
 from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from db.access import log_access
 from db.models import Campaign, Client, Delivery, Salon, Suppression, utcnow
-from db.staff import Actor
+from services.staff import Actor
 from dispatcher.batch import wait_turn
 from dispatcher.runtime import Runtime
 from dispatcher.sending import BatchResult, store_result

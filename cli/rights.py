@@ -18,10 +18,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 from sqlalchemy.orm import Session
 
-from db.clients import NotFound, get_client, get_salon
+from services.lookups import NotFound, get_client, get_salon
 from db.models import Salon, Staff
 from db.session import session_scope
-from db.staff import OPERATOR, Actor, BadPin, PinRefused, StaffError
+from services.staff import OPERATOR, Actor, BadPin, PinRefused, StaffError
 from settings import get_settings
 from templates.texts import text
 
@@ -89,7 +89,7 @@ def actor_for(salon_id: int, staff: str | None, pin: str | None, *, required: bo
         if required:
             _fail("staff_needed")
         return Actor(salon_id=salon_id, name=OPERATOR.name)
-    from db.staff import is_pin, sign_in
+    from services.staff import is_pin, sign_in
 
     name: str | None = staff
     if pin is None and is_pin(staff):
@@ -112,7 +112,7 @@ def actor_for_salon(slug: str, staff: str | None, pin: str | None, *, required: 
 
 
 def actor_for_campaign(campaign_id: int, staff: str | None, pin: str | None) -> Actor:
-    from db.campaigns import get_campaign
+    from services.campaigns import get_campaign
 
     with _session() as s:
         salon_id = get_campaign(s, campaign_id).salon_id
@@ -162,7 +162,7 @@ def staff_add(
     role: Annotated[str, typer.Option("--role")] = "marketing",
 ) -> None:
     """Add a staff member with a personal PIN (operator command)."""
-    from db.staff import add_staff
+    from services.staff import add_staff
 
     pepper = _pepper()
 
@@ -175,7 +175,7 @@ def staff_add(
 @staff_app.command("unlock")
 def staff_unlock(name: Annotated[str, typer.Argument()], salon: SalonOption) -> None:
     """Lift a staff member's PIN lock-out early (operator command, logged)."""
-    from db.staff import unlock_staff
+    from services.staff import unlock_staff
 
     _on_staff(
         salon, "staff.unlock", lambda s, owner: unlock_staff(s, owner, name), "staff_unlocked", name
@@ -187,7 +187,7 @@ def staff_reset_pin(
     name: Annotated[str, typer.Argument()], salon: SalonOption, pin: NewPin
 ) -> None:
     """Give a staff member who forgot their PIN a new one (operator command, logged)."""
-    from db.staff import reset_pin
+    from services.staff import reset_pin
 
     pepper = _pepper()
 
@@ -249,7 +249,7 @@ def client_create(
     """Create a client; the marketing consent answer per channel is required (C3)."""
     import datetime as dt
 
-    from db.intake import ConsentAnswers, IntakeError, NewClient, create_client
+    from services.clients import ConsentAnswers, IntakeError, NewClient, create_client
 
     try:
         born = dt.date.fromisoformat(birth_date) if birth_date else None
@@ -279,7 +279,7 @@ def client_forget(
 ) -> None:
     """Forget a client on request (G1): irreversible; visits and counts stay for the reports."""
     from db.forget import AlreadyForgotten
-    from db.rights import forget
+    from services.rights import forget
 
     actor = actor_for_salon(salon, staff, pin, required=True)
     try:
@@ -301,7 +301,7 @@ def client_export(
     ] = None,
 ) -> None:
     """Everything stored about a client as one JSON document (G3; format in db/export.py)."""
-    from db.export import export_client
+    from services.export import export_client
 
     actor = actor_for_salon(salon, staff, pin, required=True)
     with _session() as s:
@@ -322,7 +322,7 @@ def client_no_reminders(
     pin: StaffPin = None,
 ) -> None:
     """Set or clear the client's "no reminders" flag (staff in the salon only)."""
-    from db.rights import set_no_reminders
+    from services.rights import set_no_reminders
 
     actor = actor_for_salon(salon, staff, pin, required=True)
     with _session() as s:
@@ -355,7 +355,7 @@ def message_send(
     """Send one transactional message (no marketing consent needed; never to forgotten clients,
     never to clients with "no reminders")."""
     from dispatcher.runtime import get_runtime
-    from dispatcher.transactional import TransactionalError, send_message
+    from services.messages import TransactionalError, send_message
 
     source = template.read_text(encoding="utf-8")
     actor = actor_for_salon(salon, staff, pin, required=True)

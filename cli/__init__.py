@@ -18,10 +18,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 from sqlalchemy.orm import Session
 
-from cli_rights import StaffName, StaffPin, actor_for_campaign, actor_for_salon
+from cli.rights import StaffName, StaffPin, actor_for_campaign, actor_for_salon
 from db.access import log_access
-from db.clients import NotFound, get_client, get_salon
-from db.imports import ImportError_, import_clients, import_visits
+from services.lookups import NotFound, get_client, get_salon
+from services.imports import ImportError_, import_clients, import_visits
 from db.models import Campaign, Salon, utcnow
 from db.session import session_scope
 from settings import Settings, get_settings
@@ -192,7 +192,7 @@ def visits_import(
 
 
 def _check(s: Session, campaign: Any) -> Any:
-    from db.campaigns import validate
+    from services.campaigns import validate
 
     return validate(s, campaign, base_url=settings().base_url, secret_key=settings().secret_key)
 
@@ -259,7 +259,7 @@ def campaign_validate(
     pin: StaffPin = None,
 ) -> None:
     """Check R1/R2 and the SMS size; exit 1 with every problem named by rule."""
-    from db.campaigns import get_campaign
+    from services.campaigns import get_campaign
 
     actor = actor_for_campaign(campaign_id, staff, pin)
     with session() as s:
@@ -302,7 +302,7 @@ def campaign_audience(
     pin: StaffPin = None,
 ) -> None:
     """Recipients per channel and exclusions per rule (live for drafts, the snapshot after)."""
-    from db.campaigns import get_campaign, stored_exclusions
+    from services.campaigns import get_campaign, stored_exclusions
     from dispatcher.planning import live_audience, live_exclusions
 
     actor = actor_for_campaign(campaign_id, staff, pin)
@@ -342,7 +342,7 @@ def campaign_audience(
 def _snapshot_summary(
     s: Session, campaign_id: int, stored: Callable[..., Any]
 ) -> dict[str, dict[str, int]]:
-    from db.campaigns import delivery_counts
+    from services.campaigns import delivery_counts
 
     summary: dict[str, dict[str, int]] = {}
     for channel, per_status in delivery_counts(s, campaign_id).items():
@@ -390,7 +390,7 @@ def campaign_queue(
     pin: StaffPin = None,
 ) -> None:
     """Queue a valid draft campaign for sending (refused when any rule fails)."""
-    from db.campaigns import get_campaign
+    from services.campaigns import get_campaign
     from db.models import Campaign
 
     actor = actor_for_campaign(campaign_id, staff, pin)
@@ -431,14 +431,14 @@ def _run(campaign_id: int, *, wait: bool) -> None:
     else:
         run_in_process(campaign_id, is_finished=lambda: _progress(campaign_id)[0])
     with session() as s:
-        from db.campaigns import get_campaign
+        from services.campaigns import get_campaign
 
         say("finished", id=campaign_id, status=get_campaign(s, campaign_id).status)
 
 
 def _progress(campaign_id: int) -> tuple[bool, int, int]:
     """(finished, handled deliveries, all deliveries)."""
-    from db.campaigns import delivery_counts, get_campaign
+    from services.campaigns import delivery_counts, get_campaign
 
     with session() as s:
         status = get_campaign(s, campaign_id).status
@@ -470,7 +470,7 @@ def campaign_status(
     campaign_id: Annotated[int, typer.Argument()], as_json: JsonOption = False
 ) -> None:
     """Counts of deliveries by state."""
-    from db.campaigns import get_campaign, status_report
+    from services.campaigns import get_campaign, status_report
     from dispatcher.control import progress
 
     with session() as s:
@@ -607,7 +607,7 @@ def client_show(
     pin: StaffPin = None,
 ) -> None:
     """The client with its consent history."""
-    from db.rights import show
+    from services.rights import show
 
     actor = actor_for_salon(salon, staff, pin, required=False)
     with session() as s:
@@ -685,7 +685,7 @@ def demo(
     clients: Annotated[int, typer.Option("--clients")] = 1000,
 ) -> None:
     """Create a demo salon with generated clients and send one campaign in-process."""
-    from db.demo import run_demo
+    from cli.demo import run_demo
 
     run_demo(clients=clients, echo=typer.echo)
 
@@ -740,7 +740,7 @@ def scheduler(
 @app.command("queues")
 def queues(as_json: JsonOption = False) -> None:
     """Queues, workers, dead letters, send rates and running campaigns (as the ops page)."""
-    from web.queues import as_lines, snapshot
+    from dispatcher.queues import as_lines, snapshot
 
     with session() as s:
         document = snapshot(s, settings().redis_url)
@@ -752,7 +752,7 @@ def queues(as_json: JsonOption = False) -> None:
 
 
 def _register_rights_commands() -> None:
-    from cli_rights import register
+    from cli.rights import register
 
     register(app, salon_app, client_app)
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from db.access import log_access
 from db.forget import client_addresses
 from db.models import Base, Campaign, Client, Salon, Suppression, utcnow
-from db.staff import Actor
+from services.staff import Actor
 
 log = logging.getLogger("salonpost.rights")
 FORMAT = "salonpost.client-export"
@@ -103,7 +103,7 @@ def export_document(session: Session, salon: Salon, client: Client) -> dict[str,
 def export_client(session: Session, salon: Salon, client: Client, actor: Actor) -> dict[str, Any]:
     """The export document; the export itself is logged first, so the file shows it too."""
     if client.salon_id != salon.id:
-        from db.clients import NotFound
+        from services.lookups import NotFound
 
         raise NotFound(f"no client {client.id} in salon {salon.slug!r}")
     log_access(session, salon.id, actor, "client.export", client_id=client.id)

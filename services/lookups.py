@@ -47,7 +47,7 @@ def get_client(session: Session, salon: Salon, ref: str) -> Client:
 def forget_client(session: Session, client: Client, *, secret_key: str | None = None) -> None:
     """Anonymise a client's personal data; visits and delivery counts stay for the reports.
 
-    See :func:`db.forget.anonymise`; staff use :func:`db.rights.forget` (PIN, access log).
+    See :func:`db.forget.anonymise`; staff use :func:`services.rights.forget` (PIN, access log).
     """
     from db.forget import anonymise
 

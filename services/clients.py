@@ -24,7 +24,7 @@ from db.access import log_access
 from db.consent import record_consent
 from db.forget import restore_suppressions
 from db.models import Client, Salon, utcnow
-from db.staff import Actor
+from services.staff import Actor
 from gate.contacts import normalise_email, normalise_phone
 
 log = logging.getLogger("salonpost.rights")

@@ -1,11 +1,11 @@
 """Client rights for staff (G1, G3, no-reminders, show): what the CLI and the staff API call.
 
-Every function takes the acting :class:`db.staff.Actor` (signed in with a PIN, see
-:func:`db.staff.sign_in`) and writes exactly one access-log row in the caller's transaction.
+Every function takes the acting :class:`services.staff.Actor` (signed in with a PIN, see
+:func:`services.staff.sign_in`) and writes exactly one access-log row in the caller's transaction.
 Errors::
 
     LookupError
-     └── db.clients.NotFound          no such client in this salon (another salon's is the same)
+     └── services.lookups.NotFound          no such client in this salon (another salon's is the same)
     ValueError
      └── db.forget.AlreadyForgotten   nothing left to forget
 """
@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db.access import log_access
-from db.clients import NotFound, client_document
+from services.lookups import NotFound, client_document
 from db.forget import anonymise
 from db.models import Client, Salon, utcnow
-from db.staff import Actor
+from services.staff import Actor
 
 log = logging.getLogger("salonpost.rights")
 

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.clients import NotFound
+from services.lookups import NotFound
 from db.models import Campaign, Client, Delivery, Exclusion, Salon
 from gate.campaign import CampaignCheck, CampaignTexts, check_campaign
-from web.tokens import UnsubscribeToken, unsubscribe_url
+from templates.links import UnsubscribeToken, unsubscribe_url
 
 
 def get_campaign(session: Session, campaign_id: int, *, salon: Salon | None = None) -> Campaign:
