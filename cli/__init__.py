@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from cli.rights import StaffName, StaffPin, actor_for_campaign, actor_for_salon
 from db.access import log_access
-from services.lookups import NotFound, get_client, get_salon
-from services.imports import ImportError_, import_clients, import_visits
 from db.models import Campaign, Salon, utcnow
 from db.session import session_scope
+from services.imports import ImportError_, import_clients, import_visits
+from services.lookups import NotFound, get_client, get_salon
 from settings import Settings, get_settings
 from templates.texts import text
 
@@ -302,8 +302,8 @@ def campaign_audience(
     pin: StaffPin = None,
 ) -> None:
     """Recipients per channel and exclusions per rule (live for drafts, the snapshot after)."""
-    from services.campaigns import get_campaign, stored_exclusions
     from dispatcher.planning import live_audience, live_exclusions
+    from services.campaigns import get_campaign, stored_exclusions
 
     actor = actor_for_campaign(campaign_id, staff, pin)
     with session() as s:
@@ -390,8 +390,8 @@ def campaign_queue(
     pin: StaffPin = None,
 ) -> None:
     """Queue a valid draft campaign for sending (refused when any rule fails)."""
-    from services.campaigns import get_campaign
     from db.models import Campaign
+    from services.campaigns import get_campaign
 
     actor = actor_for_campaign(campaign_id, staff, pin)
     with session() as s:
@@ -470,8 +470,8 @@ def campaign_status(
     campaign_id: Annotated[int, typer.Argument()], as_json: JsonOption = False
 ) -> None:
     """Counts of deliveries by state."""
-    from services.campaigns import get_campaign, status_report
     from dispatcher.control import progress
+    from services.campaigns import get_campaign, status_report
 
     with session() as s:
         campaign = get_campaign(s, campaign_id)

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from services.campaigns import status_report
-from services.lookups import forget_client, get_client
-from services.imports import CLIENT_COLUMNS, VISIT_COLUMNS, import_clients, import_visits
 from db.models import Campaign, Salon, Suppression, utcnow
 from db.session import session_scope
+from services.campaigns import status_report
+from services.imports import CLIENT_COLUMNS, VISIT_COLUMNS, import_clients, import_visits
+from services.lookups import forget_client, get_client
 from settings import Settings, get_settings
 from templates.texts import text
 

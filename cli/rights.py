@@ -18,9 +18,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from sqlalchemy.orm import Session
 
-from services.lookups import NotFound, get_client, get_salon
 from db.models import Salon, Staff
 from db.session import session_scope
+from services.lookups import NotFound, get_client, get_salon
 from services.staff import OPERATOR, Actor, BadPin, PinRefused, StaffError
 from settings import get_settings
 from templates.texts import text

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from services.lookups import PERSONAL_FIELDS
 from db.models import Client, ConsentEvent, Delivery, InboundMessage, Suppression, utcnow
+from services.lookups import PERSONAL_FIELDS
 
 HASH_PREFIX = "hash:"
 

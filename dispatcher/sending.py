@@ -22,8 +22,8 @@ from db.models import Campaign, Client, Delivery, Salon, Suppression, utcnow
 from dispatcher.planning import audience_context
 from dispatcher.runtime import Runtime
 from gate.audience import decision_query
-from templates.sandbox import render
 from templates.links import UnsubscribeToken, unsubscribe_url
+from templates.sandbox import render
 
 RESULT_COLUMNS = ("status", "provider_id", "error_code", "error", "body", "sent_at", "updated_at")
 

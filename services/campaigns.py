@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.lookups import NotFound
 from db.models import Campaign, Client, Delivery, Exclusion, Salon
 from gate.campaign import CampaignCheck, CampaignTexts, check_campaign
+from services.lookups import NotFound
 from templates.links import UnsubscribeToken, unsubscribe_url
 
 

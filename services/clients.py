@@ -24,8 +24,8 @@ from db.access import log_access
 from db.consent import record_consent
 from db.forget import restore_suppressions
 from db.models import Client, Salon, utcnow
-from services.staff import Actor
 from gate.contacts import normalise_email, normalise_phone
+from services.staff import Actor
 
 log = logging.getLogger("salonpost.rights")
 

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.lookups import PERSONAL_FIELDS
 from db.consent import current_consent, record_consent
 from db.models import Client, Salon, Visit, utcnow
 from gate.contacts import normalise_email, normalise_phone
+from services.lookups import PERSONAL_FIELDS
 
 CLIENT_COLUMNS = [
     "ref",

@@ -27,10 +27,10 @@ from channels.base import Message
 from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from db.access import log_access
 from db.models import Campaign, Client, Delivery, Salon, Suppression, utcnow
-from services.staff import Actor
 from dispatcher.batch import wait_turn
 from dispatcher.runtime import Runtime
 from dispatcher.sending import BatchResult, store_result
+from services.staff import Actor
 from templates.analysis import check_template
 from templates.catalogue import UNSUBSCRIBE_PLACEHOLDER
 from templates.problems import TemplateProblem

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db.access import log_access
-from services.lookups import NotFound, client_document
 from db.forget import anonymise
 from db.models import Client, Salon, utcnow
+from services.lookups import NotFound, client_document
 from services.staff import Actor
 
 log = logging.getLogger("salonpost.rights")

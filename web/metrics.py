@@ -19,8 +19,8 @@ from prometheus_client.registry import Collector
 from redis import RedisError
 
 from db.session import session_scope
-from settings import Settings
 from dispatcher import queues
+from settings import Settings
 from web.ops import OpsGuard
 
 

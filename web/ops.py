@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from redis import RedisError
 
 from db.session import session_scope
-from settings import Settings
 from dispatcher import queues
+from settings import Settings
 from web.staff.auth import same_token, set_cookie
 from web.staff.render import render, translator
 

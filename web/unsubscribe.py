@@ -29,8 +29,8 @@ from db.consent import link_withdrawal, withdraw_by_link
 from db.models import CHANNELS, Campaign, Client, Salon
 from db.session import get_engine
 from settings import Settings
-from web.pages import channel_name, pick_language, render_page
 from templates.links import InvalidToken, UnsubscribeToken, read_token
+from web.pages import channel_name, pick_language, render_page
 
 log = logging.getLogger(__name__)
 

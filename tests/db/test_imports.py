@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.consent import current_consent, record_consent
-from services.imports import CLIENT_COLUMNS, ImportError_, import_clients, import_visits
 from db.models import Client, ConsentEvent, Salon, Visit
+from services.imports import CLIENT_COLUMNS, ImportError_, import_clients, import_visits
 
 HEADER = ",".join(CLIENT_COLUMNS)
 

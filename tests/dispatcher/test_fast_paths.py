@@ -23,9 +23,9 @@ from dispatcher import batch_run
 from dispatcher.batch import Chunk, ChunkResult, _record, claim_chunk, record_chunk
 from dispatcher.planning import Watermark, pending_batches
 from templates.errors import TemplateRenderError
+from templates.links import SALT, UnsubscribeToken, make_token, read_token
 from templates.sandbox import environment, render
 from tests.dispatcher.conftest import ScriptedProvider, make_runtime, planned_campaign, statuses
-from templates.links import SALT, UnsubscribeToken, make_token, read_token
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from db.access import log_access
-from services.lookups import NotFound
-from services.export import FORMAT, client_tables, export_client
 from db.models import AccessLog, Client, Salon, Staff
+from services.export import FORMAT, client_tables, export_client
+from services.lookups import NotFound
 from services.staff import Actor
 
 

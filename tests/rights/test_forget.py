@@ -10,8 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.access import log_access
-from services.campaigns import status_report
-from services.lookups import NotFound, get_client
 from db.consent import record_consent
 from db.forget import HASH_PREFIX, restore_suppressions, suppression_key
 from db.models import (
@@ -24,10 +22,12 @@ from db.models import (
     Suppression,
     Visit,
 )
-from services.rights import forget
-from services.staff import Actor
 from dispatcher.planning import audience_context
 from gate.audience import decision_query
+from services.campaigns import status_report
+from services.lookups import NotFound, get_client
+from services.rights import forget
+from services.staff import Actor
 
 
 def _reports(session: Session, salon: Salon) -> dict[str, object]:

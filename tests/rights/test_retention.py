@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 import dispatcher.retention as retention
 from db.models import AccessLog, Client, RetentionRun, Salon, Visit
-from services.staff import Actor
 from dispatcher.retention import due_slot, retention_tick, set_retention
+from services.staff import Actor
 
 BERLIN = "Europe/Berlin"
 

@@ -34,9 +34,9 @@ from ui_support import (
 from db.models import Campaign
 from db.session import session_factory
 from dispatcher import actors
+from dispatcher.queues import redis_broker
 from settings import Settings
 from web.app import create_app
-from dispatcher.queues import redis_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 BEARER = {"Authorization": f"Bearer {OPS_TOKEN}"}

@@ -14,8 +14,8 @@ from web_support import AUTH_TOKEN, BASE_URL, SECRET, add_client
 
 from db.models import Client, Salon
 from settings import Settings
-from web.app import create_app
 from templates.links import UnsubscribeToken, make_token
+from web.app import create_app
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from db.consent import consent_history
 from db.models import Client, Salon
 from db.session import session_factory
 from settings import Settings
-from web.app import create_app
 from templates.links import UnsubscribeToken, unsubscribe_url
+from web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

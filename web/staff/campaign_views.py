@@ -12,15 +12,15 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.campaigns import stored_exclusions
 from db.models import Campaign, Client, Delivery, Exclusion, Salon
 from dispatcher.control import progress
 from dispatcher.planning import live_audience, live_exclusions
 from gate.campaign import CampaignCheck, CampaignTexts, check_campaign
+from services.campaigns import stored_exclusions
 from templates.catalogue import PLACEHOLDERS, sample_context
 from templates.errors import TemplateError
-from templates.sandbox import render
 from templates.links import UnsubscribeToken, unsubscribe_url
+from templates.sandbox import render
 
 FIELDS = ("sms_body", "email_subject", "email_html", "email_text")
 RULES = ("R3", "R4", "R5", "R6", "R7", "R8", "R9")

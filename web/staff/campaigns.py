@@ -13,10 +13,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from services.campaigns import get_campaign, status_report, stored_exclusions
-from services.lookups import NotFound
 from db.models import Campaign, utcnow
 from dispatcher import control
+from services.campaigns import get_campaign, status_report, stored_exclusions
+from services.lookups import NotFound
 from settings import Settings
 from web.staff.audit import log
 from web.staff.auth import Who, acting

@@ -17,15 +17,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from services.lookups import client_document
 from db.consent import record_consent
-from services.export import export_client
 from db.forget import AlreadyForgotten
-from services.clients import ANSWERS, ConsentAnswers, NewClient, create_client
 from db.models import Client, Staff
+from gate.contacts import normalise_phone
+from services.clients import ANSWERS, ConsentAnswers, NewClient, create_client
+from services.export import export_client
+from services.lookups import client_document
 from services.rights import client_by_id, forget, set_no_reminders
 from services.staff import BadPin, PinRefused, sign_in
-from gate.contacts import normalise_phone
 from settings import Settings
 from web.staff.audit import log
 from web.staff.auth import Who, acting

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.lookups import NotFound, get_salon
 from db.session import session_scope
+from services.lookups import NotFound, get_salon
 from services.staff import Actor, BadPin, PinRefused, sign_in
 from settings import Settings
 from web.i18n import Translator
