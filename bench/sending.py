@@ -36,7 +36,6 @@ from sqlalchemy import insert, select, update
 from db.migrate import upgrade
 from db.models import Campaign, Client, Delivery, Salon, Visit, utcnow
 from db.session import get_engine, session_scope
-from dispatcher.broker import register
 
 ROOT = Path(__file__).resolve().parents[1]
 EMAIL_TEXT = "Hallo {{ first_name }}\n{{ unsubscribe_url }}"
@@ -65,7 +64,6 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 # -- the naive baseline: one actor message and one commit per recipient -----------------------
 
 
-@register
 @dramatiq.actor(queue_name="sends", max_retries=0)
 def naive_send(delivery_id: int) -> None:
     from dispatcher.batch import ClientView

@@ -15,12 +15,13 @@ A folder of implementations behind one interface (`channels.base.Channel`)::
      │    └── PermanentDeliveryError   never retry (code, suppress)
      └── ConfigurationError            fix the set-up
 
-Settings stay out of the package: callers pass keyword arguments to `build_channel`.
+Settings stay out of the package: :func:`dispatcher.runtime.channel_factory` builds each channel
+from the settings with its constructor's keyword arguments.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from channels.base import Channel, ChannelKind, Message, Receipt
 from channels.email import DkimConfig, SmtpChannel, compose_email, parse_smtp_url
@@ -50,30 +51,9 @@ __all__ = [
     "SmtpChannel",
     "TransientDeliveryError",
     "TwilioSmsChannel",
-    "build_channel",
     "compose_email",
     "parse_smtp_url",
 ]
-
-BackendKind = Literal["outbox", "twilio", "smtp"]
-
-
-def build_channel(kind: BackendKind, **kwargs: Any) -> Channel:
-    """Build a channel from keyword arguments (the constructor's own, see each class).
-
-    build_channel("outbox", directory="./outbox")
-    build_channel("smtp", url="smtp://host:25", default_sender="Salon <a@salon.example>")
-    build_channel("twilio", account_sid=..., auth_token=..., messaging_service_sid=...)
-    """
-    if kind == "outbox":
-        return OutboxChannel(**kwargs)
-    if kind == "smtp":
-        return SmtpChannel(**kwargs)
-    if kind == "twilio":
-        from channels.sms import TwilioSmsChannel
-
-        return TwilioSmsChannel(**kwargs)
-    raise ConfigurationError(f"unknown channel kind {kind!r}; use outbox, smtp or twilio")
 
 
 def __getattr__(name: str) -> Any:

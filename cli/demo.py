@@ -15,13 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from db.access import OPERATOR
+from db.forget import anonymise
 from db.models import Campaign, Salon, Suppression, utcnow
 from db.session import session_scope
-from services.campaigns import status_report
+from db.states import Channel
+from services import documents
 from services.imports import CLIENT_COLUMNS, VISIT_COLUMNS, import_clients, import_visits
-from services.lookups import forget_client, get_client
+from services.lookups import get_client
+from services.texts import text
 from settings import Settings, get_settings
-from templates.texts import text
 
 SMS = (
     "Hallo {{ first_name }}, -20% auf Pflege bei {{ salon_name }}! Abmelden: {{ unsubscribe_url }}"
@@ -198,12 +201,12 @@ def seed_demo(settings: Settings, clients: int) -> tuple[str, int]:
         for ref, profile in profiles.items():
             client = get_client(session, salon, ref)
             if profile == "forgotten":
-                forget_client(session, client)
+                anonymise(session, client, secret_key=settings.secret_key)
             elif profile == "suppressed" and client.phone_e164:
                 session.add(
                     Suppression(
                         salon_id=salon.id,
-                        channel="sms",
+                        channel=Channel.SMS,
                         address=client.phone_e164,
                         reason="provider 21610",
                     )
@@ -231,26 +234,25 @@ def run_demo(*, clients: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     def say(key: str, **values: object) -> None:
         echo(text(key, settings.language, **values))
 
-    say("demo_salon", slug=slug, clients=clients, campaign=campaign_id)
-    from cli import campaign_audience, campaign_queue
+    say("cli.demo_salon", slug=slug, clients=clients, campaign=campaign_id)
+    # The demo runs the commands a salon would type: the same output, the same access log.
+    from cli.campaign import campaign_audience, campaign_queue
 
     campaign_audience(campaign_id, as_json=False, detail=False)
     campaign_queue(campaign_id, wait=True)
     with session_scope(settings.database_url) as session:
-        report = status_report(session, session.get_one(Campaign, campaign_id))
-        link = _first_link(settings)
-    say("demo_deliveries", counts=report["deliveries"])
-    say("demo_outbox", path=Path(settings.outbox_dir).resolve())
-    say("demo_link", link=link)
-    return report
+        report = documents.status(session, OPERATOR, campaign_id)
+    say("cli.demo_deliveries", counts=report["deliveries"])
+    say("cli.demo_outbox", path=Path(settings.outbox_dir).resolve())
+    say("cli.demo_link", link=_first_link(settings) or text("cli.demo_no_sms", settings.language))
+    return dict(report)
 
 
-def _first_link(settings: Settings) -> str:
+def _first_link(settings: Settings) -> str | None:
     import json
-    from pathlib import Path
 
     files = sorted(Path(settings.outbox_dir).glob("*.json"))
     if not files:
-        return "(no SMS in the outbox)"
+        return None
     body = str(json.loads(files[-1].read_text(encoding="utf-8"))["body"])
     return body.rsplit(" ", 1)[-1]

@@ -1,35 +1,5 @@
-"""Salonpost data: models, sessions and migrations."""
+"""Salonpost data: models, sessions, migrations and the state enums (``db.states``).
 
-from db.models import (
-    AccessLog,
-    Base,
-    Campaign,
-    Client,
-    ConsentEvent,
-    Delivery,
-    Exclusion,
-    Salon,
-    Staff,
-    Suppression,
-    Visit,
-    utcnow,
-)
-from db.session import get_engine, session_factory, session_scope
-
-__all__ = [
-    "AccessLog",
-    "Base",
-    "Campaign",
-    "Client",
-    "ConsentEvent",
-    "Delivery",
-    "Exclusion",
-    "Salon",
-    "Staff",
-    "Suppression",
-    "Visit",
-    "get_engine",
-    "session_factory",
-    "session_scope",
-    "utcnow",
-]
+Also the data primitives every layer shares: the access log (``access``), the consent log
+(``consent``) and forgetting (``forget``). Nothing here imports another Salonpost package.
+"""

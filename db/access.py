@@ -8,13 +8,35 @@ channels and option values only, so the log itself needs no forgetting.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AccessLog, Client, Staff, utcnow
-from services.staff import Actor
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff member (``staff_id``) or, without one, the operator or a job.
+
+    ``via`` names the edge when it is not the command line ("web"): it starts the log's detail,
+    so the log tells a click on a staff page from a command typed by the same person.
+    """
+
+    salon_id: int | None
+    staff_id: int | None = None
+    name: str = "operator"
+    via: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The access log's ``actor`` column: None when a staff member acted."""
+        return None if self.staff_id is not None else self.name
+
+
+OPERATOR = Actor(salon_id=None)
 
 ACTIONS = (
     "client.create",
@@ -68,12 +90,18 @@ def log_access(
         action=action,
         client_id=client_id,
         campaign_id=campaign_id,
-        detail=detail[:500] if detail else None,
+        detail=_detail(actor, detail),
         at=at or utcnow(),
     )
     session.add(row)
     session.flush()
     return row
+
+
+def _detail(actor: Actor, detail: str | None) -> str | None:
+    if actor.via is not None:
+        detail = f"{actor.via} {detail}" if detail else actor.via
+    return detail[:500] if detail else None
 
 
 def access_entries(

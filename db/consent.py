@@ -22,15 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.models import (
-    CHANNELS,
-    CONSENT_ACTIONS,
-    CONSENT_SOURCES,
-    Campaign,
-    Client,
-    ConsentEvent,
-    utcnow,
-)
+from db.models import Campaign, Client, ConsentEvent, utcnow
+from db.states import Channel, ConsentAction, ConsentParty, ConsentSource
 
 
 def current_consent(session: Session, client_id: int) -> dict[tuple[str, str], str]:
@@ -49,7 +42,7 @@ def record_consent(
     channel: str,
     action: str,
     source: str,
-    party: str = "client",
+    party: str = ConsentParty.CLIENT,
     staff_id: int | None = None,
     campaign_id: int | None = None,
     evidence: str | None = None,
@@ -77,11 +70,11 @@ def record_consent(
 
 
 def _check(channel: str, action: str, source: str) -> None:
-    if channel not in CHANNELS:
+    if channel not in tuple(Channel):
         raise ValueError(f"unknown channel {channel!r}")
-    if action not in CONSENT_ACTIONS:
+    if action not in tuple(ConsentAction):
         raise ValueError(f"unknown consent action {action!r}")
-    if source not in CONSENT_SOURCES:
+    if source not in tuple(ConsentSource):
         raise ValueError(f"unknown consent source {source!r}")
 
 
@@ -94,7 +87,7 @@ def record_consent_once(
     channel: str,
     action: str,
     source: str,
-    party: str = "client",
+    party: str = ConsentParty.CLIENT,
     campaign_id: int | None = None,
     evidence: str | None = None,
     at: dt.datetime | None = None,
@@ -158,7 +151,7 @@ def link_withdrawal(
     clicks race for one key and only one event is stored, while a click after a re-grant (a
     newer latest event) stores a new withdrawal: a withdrawal always wins.
     """
-    if channel not in CHANNELS:
+    if channel not in tuple(Channel):
         raise ValueError(f"unknown channel {channel!r}")
     values = {
         "salon_id": salon_id,
@@ -233,7 +226,9 @@ def latest_events(session: Session, client_id: int, channel: str) -> dict[str, t
     return {row.party: (row.id, row.action) for row in rows}
 
 
-def ever_granted(session: Session, client_id: int, channel: str, party: str = "client") -> bool:
+def ever_granted(
+    session: Session, client_id: int, channel: str, party: str = ConsentParty.CLIENT
+) -> bool:
     """True if the log holds a grant for the client (or guardian) on the channel."""
     found = session.scalar(
         select(ConsentEvent.id)

@@ -25,9 +25,24 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Client, ConsentEvent, Delivery, InboundMessage, Suppression, utcnow
-from services.lookups import PERSONAL_FIELDS
 
 HASH_PREFIX = "hash:"
+# What forgetting empties on the client row (G1).
+PERSONAL_FIELDS = [
+    "first_name",
+    "last_name",
+    "phone",
+    "phone_e164",
+    "email",
+    "email_normalized",
+    "birth_date",
+    "guardian_name",
+    "guardian_phone",
+    "guardian_phone_e164",
+    "guardian_email",
+    "guardian_email_normalized",
+    "notes",
+]
 
 
 class AlreadyForgotten(ValueError):

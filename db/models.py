@@ -38,23 +38,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-CHANNELS = ("sms", "email")
-CONSENT_ACTIONS = ("granted", "withdrawn")
-CONSENT_SOURCES = ("oral", "form", "link", "sms_keyword", "import")
-CONSENT_PARTIES = ("client", "guardian")
-CAMPAIGN_STATUSES = ("draft", "queued", "sending", "paused", "cancelled", "done")
-DELIVERY_STATUSES = (
-    "pending",
-    "sending",
-    "sent",
-    "delivered",
-    "failed",
-    "skipped",
-    "unknown",
-    "cancelled",
+from db.states import (
+    MAX_WINDOW_MONTHS,
+    CampaignKind,
+    CampaignStatus,
+    Channel,
+    ConsentAction,
+    ConsentParty,
+    ConsentSource,
+    DeliveryStatus,
+    constraint,
 )
-# "transactional": one reminder, confirmation, review request or reconnect message (not marketing).
-CAMPAIGN_KINDS = ("marketing", "transactional")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -90,10 +84,6 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -109,7 +99,7 @@ class Salon(Base):
     # Clients created on or after this day need explicit consent (R5).
     gate_on: Mapped[dt.date] = mapped_column(Date)
     minor_age: Mapped[int] = mapped_column(Integer, default=16)
-    window_months: Mapped[int] = mapped_column(Integer, default=36)
+    window_months: Mapped[int] = mapped_column(Integer, default=MAX_WINDOW_MONTHS)
     retention_months: Mapped[int | None] = mapped_column(Integer)
     retention_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     quiet_start: Mapped[str] = mapped_column(String(5), default="20:00")
@@ -120,7 +110,7 @@ class Salon(Base):
 
     __table_args__ = (
         CheckConstraint("minor_age BETWEEN 0 AND 21", name="minor_age"),
-        CheckConstraint("window_months BETWEEN 1 AND 36", name="window_months"),
+        CheckConstraint(f"window_months BETWEEN 1 AND {MAX_WINDOW_MONTHS}", name="window_months"),
     )
 
 
@@ -213,7 +203,7 @@ class ConsentEvent(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
     channel: Mapped[str] = mapped_column(String(8))
     # "client": the client's own marketing consent; "guardian": a minor's guardian's (R6).
-    party: Mapped[str] = mapped_column(String(8), default="client")
+    party: Mapped[str] = mapped_column(String(8), default=ConsentParty.CLIENT)
     action: Mapped[str] = mapped_column(String(10))
     source: Mapped[str] = mapped_column(String(16))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
@@ -230,10 +220,10 @@ class ConsentEvent(Base):
         Index(
             "ix_consent_salon_channel", "salon_id", "channel", "client_id", "party", "id", "action"
         ),
-        CheckConstraint(_in("channel", CHANNELS), name="channel"),
-        CheckConstraint(_in("action", CONSENT_ACTIONS), name="action"),
-        CheckConstraint(_in("source", CONSENT_SOURCES), name="source"),
-        CheckConstraint(_in("party", CONSENT_PARTIES), name="party"),
+        CheckConstraint(constraint("channel", Channel), name="channel"),
+        CheckConstraint(constraint("action", ConsentAction), name="action"),
+        CheckConstraint(constraint("source", ConsentSource), name="source"),
+        CheckConstraint(constraint("party", ConsentParty), name="party"),
     )
 
 
@@ -247,9 +237,11 @@ class Campaign(Base):
     email_subject: Mapped[str | None] = mapped_column(String(500))
     email_html: Mapped[str | None] = mapped_column(Text)
     email_text: Mapped[str | None] = mapped_column(Text)
-    window_months: Mapped[int] = mapped_column(Integer, default=36)
-    status: Mapped[str] = mapped_column(String(12), default="draft")
-    kind: Mapped[str] = mapped_column(String(16), default="marketing", server_default="marketing")
+    window_months: Mapped[int] = mapped_column(Integer, default=MAX_WINDOW_MONTHS)
+    status: Mapped[str] = mapped_column(String(12), default=CampaignStatus.DRAFT)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=CampaignKind.MARKETING, server_default=CampaignKind.MARKETING.value
+    )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -261,18 +253,18 @@ class Campaign(Base):
     __table_args__ = (
         # What deliveries and exclusions refer to: a campaign with its salon (revision 0004).
         UniqueConstraint("salon_id", "id"),
-        CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status"),
-        CheckConstraint("window_months BETWEEN 1 AND 36", name="window_months"),
-        CheckConstraint(_in("kind", CAMPAIGN_KINDS), name="kind"),
+        CheckConstraint(constraint("status", CampaignStatus), name="status"),
+        CheckConstraint(f"window_months BETWEEN 1 AND {MAX_WINDOW_MONTHS}", name="window_months"),
+        CheckConstraint(constraint("kind", CampaignKind), name="kind"),
     )
 
     @property
     def channels(self) -> tuple[str, ...]:
         found = []
         if self.sms_body is not None:
-            found.append("sms")
+            found.append(Channel.SMS)
         if self.email_subject is not None or self.email_html is not None:
-            found.append("email")
+            found.append(Channel.EMAIL)
         return tuple(found)
 
 
@@ -299,8 +291,8 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(8))
     address: Mapped[str | None] = mapped_column(String(320))
     # "client", or "guardian" when a minor's message goes to the guardian (R6).
-    recipient: Mapped[str] = mapped_column(String(8), default="client")
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    recipient: Mapped[str] = mapped_column(String(8), default=ConsentParty.CLIENT)
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
     skip_rule: Mapped[str | None] = mapped_column(String(4))
     provider_id: Mapped[str | None] = mapped_column(String(200))
     error_code: Mapped[str | None] = mapped_column(String(32))
@@ -327,8 +319,8 @@ class Delivery(Base):
             postgresql_where=text("provider_id IS NOT NULL"),
             sqlite_where=text("provider_id IS NOT NULL"),
         ),
-        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
-        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(constraint("status", DeliveryStatus), name="status"),
+        CheckConstraint(constraint("channel", Channel), name="channel"),
     )
 
 

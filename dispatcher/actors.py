@@ -4,10 +4,10 @@ Actors take ids only and are safe to run twice: the database (claims and unique 
 decides what has been done, not the queue, which may deliver a message more than once or lose
 it (the sweep re-enqueues what PostgreSQL says is still pending).
 
-Retries: a delivery's own transient failures are retried per delivery (backoff stored in
-``next_attempt_at``; the batch re-enqueues itself with a delay). Dramatiq's Retries middleware
-retries an actor only when the infrastructure failed (PostgreSQL or Redis unreachable), with
-exponential backoff; everything else is a bug to look at and goes to the dead-letter queue.
+This module is the worker entry (``dramatiq dispatcher.actors``): it installs the process's
+broker from the settings before declaring the actors, the one place outside the edges that reads
+them (with :func:`dispatcher.runtime.get_runtime`). Retries are the broker's policy
+(:mod:`dispatcher.broker`), the same for every actor.
 """
 
 from __future__ import annotations
@@ -15,35 +15,24 @@ from __future__ import annotations
 import logging
 
 import dramatiq
-import redis
-from dramatiq.errors import RateLimitExceeded
 from sqlalchemy import exists, select, update
-from sqlalchemy.exc import DBAPIError
 
-from channels.errors import TransientDeliveryError
 from db.models import Campaign, Delivery, utcnow
 from db.session import session_scope
+from db.states import OPEN_DELIVERY, CampaignStatus
 from dispatcher.batch_run import run_batch
-from dispatcher.broker import register
-from dispatcher.control import OPEN_STATES
+from dispatcher.broker import install
 from dispatcher.planning import Watermark, pending_batches, plan
 from dispatcher.reconcile import reconcile
 from dispatcher.runtime import get_runtime
+from settings import get_settings
 
 log = logging.getLogger("salonpost.dispatcher")
 
-INFRASTRUCTURE = (DBAPIError, redis.RedisError, RateLimitExceeded, TransientDeliveryError)
+broker = install(get_settings().redis_url)
 
 
-def _retry_infrastructure(retries: int, exc: BaseException) -> bool:
-    # Only a passing outage is worth another try; the sweep catches what gives up anyway.
-    return isinstance(exc, INFRASTRUCTURE) and retries < 30
-
-
-@register
-@dramatiq.actor(
-    queue_name="campaigns", retry_when=_retry_infrastructure, min_backoff=1_000, max_backoff=60_000
-)
+@dramatiq.actor(queue_name="campaigns")
 def plan_campaign(campaign_id: int) -> None:
     """Plan a queued campaign, then enqueue the batches of every pending delivery."""
     runtime = get_runtime()
@@ -61,7 +50,7 @@ def enqueue_batches(
     runtime = get_runtime()
     with session_scope(runtime.database_url) as session:
         status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
-        if status != "sending":
+        if status != CampaignStatus.SENDING:
             return 0
         due_by = utcnow() if due_only else None
         batches = list(pending_batches(session, campaign_id, runtime.batch_size, due_by=due_by))
@@ -72,14 +61,7 @@ def enqueue_batches(
     return len(batches)
 
 
-@register
-@dramatiq.actor(
-    queue_name="sends",
-    retry_when=_retry_infrastructure,
-    min_backoff=1_000,
-    max_backoff=60_000,
-    time_limit=15 * 60_000,
-)
+@dramatiq.actor(queue_name="sends", time_limit=15 * 60_000)
 def send_batch(
     campaign_id: int, first_id: int, last_id: int, planned: list[int] | None = None
 ) -> None:
@@ -94,10 +76,7 @@ def send_batch(
         finish_campaign.send(campaign_id)
 
 
-@register
-@dramatiq.actor(
-    queue_name="campaigns", retry_when=_retry_infrastructure, min_backoff=1_000, max_backoff=60_000
-)
+@dramatiq.actor(queue_name="campaigns")
 def reconcile_campaign(campaign_id: int) -> None:
     """Settle the campaign's unknown deliveries with the provider; re-send what it never got."""
     runtime = get_runtime()
@@ -114,10 +93,7 @@ def reconcile_campaign(campaign_id: int) -> None:
         finish_campaign.send(campaign_id)
 
 
-@register
-@dramatiq.actor(
-    queue_name="campaigns", retry_when=_retry_infrastructure, min_backoff=1_000, max_backoff=60_000
-)
+@dramatiq.actor(queue_name="campaigns")
 def finish_campaign(campaign_id: int) -> None:
     """Mark a sending campaign done once no delivery is open (pending, sending or unknown)."""
     runtime = get_runtime()
@@ -127,7 +103,7 @@ def finish_campaign(campaign_id: int) -> None:
         still_open = session.scalar(
             select(
                 exists().where(
-                    Delivery.campaign_id == campaign_id, Delivery.status.in_(OPEN_STATES)
+                    Delivery.campaign_id == campaign_id, Delivery.status.in_(OPEN_DELIVERY)
                 )
             )
         )
@@ -135,6 +111,6 @@ def finish_campaign(campaign_id: int) -> None:
             return
         session.execute(
             update(Campaign)
-            .where(Campaign.id == campaign_id, Campaign.status == "sending")
-            .values(status="done", finished_at=utcnow())
+            .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING)
+            .values(status=CampaignStatus.DONE, finished_at=utcnow())
         )

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from channels.base import Message
 from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
 from db.models import Campaign, Client, ConsentEvent, Delivery, Salon, Suppression, utcnow
+from db.states import CampaignStatus, ConsentAction, ConsentParty, DeliveryStatus, StopCode
 from dispatcher.planning import Watermark
 from dispatcher.runtime import Runtime
 from dispatcher.sending import build_message, refused_by_gate
@@ -56,7 +57,7 @@ _RESULT = ("status", "provider_id", "error_code", "error", "body", "sent_at", "u
 # (``sending``) with ``b_claimed`` (its ``claimed_at``). Shared by a chunk's records, like
 # ``b_updated_at``: `_store` adds them, not each record.
 _FENCE = {"was": _table.c.status, "claimed": _table.c.claimed_at}
-_WAS = "sending"
+_WAS = DeliveryStatus.SENDING
 _ATTEMPTS = _table.c.attempts + 1
 # SQLite (the embedded default): one statement executed for the whole chunk (executemany).
 RECORD = (
@@ -169,7 +170,7 @@ def recheck_range(
         select(Delivery.id, Delivery.client_id, Delivery.channel, Delivery.address).where(
             Delivery.campaign_id == campaign.id,
             Delivery.id.between(first_id, last_id),
-            Delivery.status == "pending",
+            Delivery.status == DeliveryStatus.PENDING,
             Delivery.channel.in_(list(channels)),
         )
     ).all()
@@ -182,8 +183,8 @@ def _skip(session: Session, refused: dict[int, str], now: dt.datetime) -> None:
         rule, reason = split_code(code)
         session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == "pending")
-            .values(status="skipped", skip_rule=rule, error=reason, updated_at=now)
+            .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.SKIPPED, skip_rule=rule, error=reason, updated_at=now)
         )
 
 
@@ -220,11 +221,11 @@ def _due(
     return [
         Delivery.campaign_id == campaign.id,
         Delivery.id.between(first_id, last_id),
-        Delivery.status == "pending",
+        Delivery.status == DeliveryStatus.PENDING,
         Delivery.channel.in_(list(channels)),
         or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
         # Paused or cancelled between two chunks: nothing more is claimed.
-        exists().where(Campaign.id == campaign.id, Campaign.status == "sending"),
+        exists().where(Campaign.id == campaign.id, Campaign.status == CampaignStatus.SENDING),
     ]
 
 
@@ -269,8 +270,8 @@ def _claim(
     claim = (
         update(Delivery)
         # correlate(None): the rows to claim, not a test of the row being updated.
-        .where(Delivery.id.in_(picked.correlate(None)), Delivery.status == "pending")
-        .values(status="sending", claimed_at=now, updated_at=now)
+        .where(Delivery.id.in_(picked.correlate(None)), Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SENDING, claimed_at=now, updated_at=now)
     )
     claimed: Any
     if postgres:
@@ -339,13 +340,13 @@ def _not_withdrawn_now() -> ColumnElement[bool]:
         .where(
             ConsentEvent.client_id == Delivery.client_id,
             ConsentEvent.channel == Delivery.channel,
-            ConsentEvent.party == "client",
+            ConsentEvent.party == ConsentParty.CLIENT,
         )
         .order_by(ConsentEvent.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(latest, "never asked") != "withdrawn"
+    return func.coalesce(latest, "never asked") != ConsentAction.WITHDRAWN
 
 
 def hand_off(
@@ -359,13 +360,15 @@ def hand_off(
             result.stopped = "lease"
             break
         if not wait_turn(runtime, salon, row.channel, min(lease_half, deadline)):
-            result.stopped = "paced"
+            result.stopped = StopCode.PACED
             break
         try:
             message = build_message(runtime, salon, campaign, row, ClientView.of(row))
         except TemplateError as exc:
             # Validated before queueing, so this is rare: a broken render fails, never sent.
-            result.records.append(_record(row, "failed", error_code="R2", error=str(exc)))
+            result.records.append(
+                _record(row, DeliveryStatus.FAILED, error_code="R2", error=str(exc))
+            )
             result.handed_off.add(row.id)
             result.failed += 1
             continue
@@ -406,11 +409,13 @@ def _send_one(
         return
     except ConfigurationError as exc:
         # The sender is misconfigured, not the address: the delivery waits, the campaign pauses.
-        result.stopped, result.detail = "configuration", str(exc)[:200]
+        result.stopped, result.detail = StopCode.CONFIGURATION, str(exc)[:200]
         return
     except PermanentDeliveryError as exc:
         result.handed_off.add(row.id)
-        result.records.append(_record(row, "failed", error_code=exc.code, error=str(exc)))
+        result.records.append(
+            _record(row, DeliveryStatus.FAILED, error_code=exc.code, error=str(exc))
+        )
         result.failed += 1
         if exc.suppress and row.address:
             result.suppress.append((row.channel, row.address, f"provider {exc.code}"))
@@ -418,7 +423,13 @@ def _send_one(
     result.handed_off.add(row.id)
     result.sent += 1
     result.records.append(
-        _record(row, "sent", provider_id=receipt.provider_id, body=message.body, sent_at=now)
+        _record(
+            row,
+            DeliveryStatus.SENT,
+            provider_id=receipt.provider_id,
+            body=message.body,
+            sent_at=now,
+        )
     )
 
 
@@ -427,15 +438,21 @@ def _transient(
 ) -> dict[str, Any]:
     if exc.maybe_sent:
         # The provider may have taken it: never re-send blindly, the reconciler decides.
-        return _record(row, "unknown", error_code="maybe_sent", error=str(exc))
+        return _record(row, DeliveryStatus.UNKNOWN, error_code=StopCode.MAYBE_SENT, error=str(exc))
     attempts = row.attempts + 1
     if exc.retry_after is None and attempts >= runtime.retry.max_attempts:
-        return _record(row, "failed", error_code="transient", error=str(exc))
+        return _record(row, DeliveryStatus.FAILED, error_code=StopCode.TRANSIENT, error=str(exc))
     wait_ms = (
         exc.retry_after * 1000 if exc.retry_after is not None else runtime.retry.delay_ms(attempts)
     )
     due = now + dt.timedelta(milliseconds=wait_ms)
-    return _record(row, "pending", error_code="transient", error=str(exc), next_attempt_at=due)
+    return _record(
+        row,
+        DeliveryStatus.PENDING,
+        error_code=StopCode.TRANSIENT,
+        error=str(exc),
+        next_attempt_at=due,
+    )
 
 
 def _record(row: Any, status: str, **values: Any) -> dict[str, Any]:
@@ -483,10 +500,10 @@ def record_chunk(session: Session, salon_id: int, chunk: Chunk, result: ChunkRes
             update(Delivery)
             .where(
                 Delivery.id.in_(unsent),
-                Delivery.status == "sending",
+                Delivery.status == DeliveryStatus.SENDING,
                 Delivery.claimed_at == chunk.claimed_at,
             )
-            .values(status="pending", claimed_at=None)
+            .values(status=DeliveryStatus.PENDING, claimed_at=None)
         )
     if result.suppress:
         module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

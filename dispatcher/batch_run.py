@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Campaign, Delivery, Salon, utcnow
 from db.session import session_scope
+from db.states import CampaignStatus, DeliveryStatus, StopCode
 from dispatcher.batch import Chunk, ChunkResult, claim_chunk, hand_off, recheck_range, record_chunk
 from dispatcher.control import after_chunk
 from dispatcher.pacing import quiet_until
@@ -55,7 +56,7 @@ def run_batch(
     deadline = time.monotonic() + max_seconds
     with session_scope(runtime.database_url) as session:
         campaign = session.get(Campaign, campaign_id)
-        if campaign is None or campaign.status != "sending":
+        if campaign is None or campaign.status != CampaignStatus.SENDING:
             outcome.stopped = campaign.status if campaign else "missing"
             return outcome  # paused or cancelled: deliveries stay as they are
         salon = session.get_one(Salon, campaign.salon_id)
@@ -71,7 +72,7 @@ def run_batch(
         with session_scope(runtime.database_url) as session:
             chunk = claim_chunk(session, salon, campaign, first_id, last_id, limit=limit,
                                 channels=channels, now=utcnow(), watermark=watermark)  # fmt: skip
-            if not chunk.rows and _status(session, campaign_id) != "sending":
+            if not chunk.rows and _status(session, campaign_id) != CampaignStatus.SENDING:
                 outcome.stopped = _status(session, campaign_id)
                 return outcome  # paused or cancelled meanwhile
         if not chunk.rows:
@@ -146,7 +147,7 @@ def _hand_off_with_slot(
     kind, limit = limits[0]
     with runtime.pacer.connection_slot(runtime.provider.get(kind, kind), limit) as acquired:
         if not acquired:
-            return ChunkResult(stopped="paced")  # every connection busy: all claims go back
+            return ChunkResult(stopped=StopCode.PACED)  # every connection busy: all claims go back
         return hand_off(runtime, salon, campaign, chunk, deadline=deadline)
 
 
@@ -170,7 +171,7 @@ def open_channels(
             Delivery.campaign_id == campaign.id,
             Delivery.id.between(first_id, last_id),
             Delivery.channel == "sms",
-            Delivery.status == "pending",
+            Delivery.status == DeliveryStatus.PENDING,
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at < quiet_end),
         )
         .values(next_attempt_at=quiet_end)
@@ -194,7 +195,7 @@ def _next_due(
             ).where(
                 Delivery.campaign_id == campaign_id,
                 Delivery.id.between(first_id, last_id),
-                Delivery.status == "pending",
+                Delivery.status == DeliveryStatus.PENDING,
             )
         ).one()
     if not due_now and not later:

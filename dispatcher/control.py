@@ -18,13 +18,20 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Campaign, Delivery, utcnow
+from db.states import (
+    ATTEMPTED_DELIVERY,
+    OPEN_DELIVERY,
+    RETRYABLE_STOPS,
+    RUNNING_CAMPAIGN,
+    CampaignStatus,
+    DeliveryStatus,
+    PauseReason,
+    StopCode,
+)
 
 AUTO_PAUSE_SAMPLE = 100  # the first attempts that are judged
 AUTO_PAUSE_MIN = 20  # fewer attempts say too little
 AUTO_PAUSE_RATIO = 0.2
-# Failed deliveries worth another try once the cause is fixed (not a refusal of the address).
-RETRYABLE_ERRORS = ("transient", "configuration", "claim_lost", "maybe_sent")
-OPEN_STATES = ("pending", "sending", "unknown")
 
 
 class ControlError(ValueError):
@@ -38,20 +45,20 @@ def _campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def pause(session: Session, campaign_id: int, *, reason: str = "operator") -> Campaign:
+def pause(session: Session, campaign_id: int, *, reason: str = PauseReason.OPERATOR) -> Campaign:
     """Stop handing off: chunks in flight finish, nothing new is claimed."""
     campaign = _campaign(session, campaign_id)
-    if campaign.status not in ("queued", "sending"):
+    if campaign.status not in (CampaignStatus.QUEUED, CampaignStatus.SENDING):
         raise ControlError(f"campaign {campaign_id} is {campaign.status}, not sending")
-    campaign.status, campaign.pause_reason = "paused", reason[:200]
+    campaign.status, campaign.pause_reason = CampaignStatus.PAUSED, reason[:200]
     return campaign
 
 
 def resume(session: Session, campaign_id: int) -> Campaign:
     campaign = _campaign(session, campaign_id)
-    if campaign.status != "paused":
+    if campaign.status != CampaignStatus.PAUSED:
         raise ControlError(f"campaign {campaign_id} is {campaign.status}, not paused")
-    campaign.status = "sending" if campaign.planned_at else "queued"
+    campaign.status = CampaignStatus.SENDING if campaign.planned_at else CampaignStatus.QUEUED
     campaign.pause_reason = None
     return campaign
 
@@ -59,14 +66,14 @@ def resume(session: Session, campaign_id: int) -> Campaign:
 def cancel(session: Session, campaign_id: int) -> int:
     """Cancel the campaign; its pending deliveries end ``cancelled``. Returns how many."""
     campaign = _campaign(session, campaign_id)
-    if campaign.status not in ("queued", "sending", "paused"):
+    if campaign.status not in RUNNING_CAMPAIGN:
         raise ControlError(f"campaign {campaign_id} is {campaign.status}")
     now = utcnow()
-    campaign.status, campaign.finished_at = "cancelled", now
+    campaign.status, campaign.finished_at = CampaignStatus.CANCELLED, now
     result = session.execute(
         update(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == "pending")
-        .values(status="cancelled", error_code="cancelled", updated_at=now)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED, error_code=StopCode.CANCELLED, updated_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -74,18 +81,24 @@ def cancel(session: Session, campaign_id: int) -> int:
 def retry_failed(session: Session, campaign_id: int) -> int:
     """Re-queue deliveries that failed for a passing cause; the campaign sends again."""
     campaign = _campaign(session, campaign_id)
-    if campaign.status not in ("sending", "paused", "done"):
+    if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.DONE):
         raise ControlError(f"campaign {campaign_id} is {campaign.status}")
     result = session.execute(
         update(Delivery)
         .where(
             Delivery.campaign_id == campaign_id,
-            Delivery.status == "failed",
-            Delivery.error_code.in_(RETRYABLE_ERRORS),
+            Delivery.status == DeliveryStatus.FAILED,
+            Delivery.error_code.in_(RETRYABLE_STOPS),
         )
-        .values(status="pending", attempts=0, next_attempt_at=None, updated_at=utcnow())
+        .values(
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow()
+        )
     )
-    campaign.status, campaign.pause_reason, campaign.finished_at = "sending", None, None
+    campaign.status, campaign.pause_reason, campaign.finished_at = (
+        CampaignStatus.SENDING,
+        None,
+        None,
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -93,13 +106,17 @@ def resolve_unknown(session: Session, campaign_id: int, *, sent: bool) -> int:
     """The operator's decision on deliveries no provider could settle (SMTP): ``sent`` records
     them as sent, otherwise they are sent again (the client may get the message twice)."""
     values: dict[str, Any] = (
-        {"status": "sent", "error_code": "operator_sent"}
+        {"status": DeliveryStatus.SENT, "error_code": StopCode.OPERATOR_SENT}
         if sent
-        else {"status": "pending", "error_code": "operator_resend", "next_attempt_at": None}
+        else {
+            "status": DeliveryStatus.PENDING,
+            "error_code": StopCode.OPERATOR_RESEND,
+            "next_attempt_at": None,
+        }
     )
     result = session.execute(
         update(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == "unknown")
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.UNKNOWN)
         .values(updated_at=utcnow(), **values)
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -107,16 +124,17 @@ def resolve_unknown(session: Session, campaign_id: int, *, sent: bool) -> int:
 
 def after_chunk(session: Session, campaign_id: int, result: Any) -> None:
     """Pause the campaign when its sender is misconfigured or too many sends fail early."""
-    if result.stopped == "configuration":
+    if result.stopped == StopCode.CONFIGURATION:
         _auto_pause(session, campaign_id, f"configuration: {result.detail}")
         return
     if not result.failed:
         return
     attempted, failed = session.execute(
         select(
-            func.count().filter(Delivery.status.in_(("sent", "delivered", "failed"))),
+            func.count().filter(Delivery.status.in_(ATTEMPTED_DELIVERY)),
             func.count().filter(
-                Delivery.status == "failed", Delivery.error_code.not_in(RETRYABLE_ERRORS)
+                Delivery.status == DeliveryStatus.FAILED,
+                Delivery.error_code.not_in(RETRYABLE_STOPS),
             ),
         ).where(Delivery.campaign_id == campaign_id)
     ).one()
@@ -128,8 +146,8 @@ def after_chunk(session: Session, campaign_id: int, result: Any) -> None:
 def _auto_pause(session: Session, campaign_id: int, reason: str) -> None:
     session.execute(
         update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == "sending")
-        .values(status="paused", pause_reason=f"auto: {reason}"[:200])
+        .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING)
+        .values(status=CampaignStatus.PAUSED, pause_reason=PauseReason.AUTO.because(reason))
     )
 
 
@@ -142,15 +160,15 @@ def progress(
     total, open_, unknown, recent = session.execute(
         select(
             func.count(),
-            func.count().filter(Delivery.status.in_(OPEN_STATES)),
-            func.count().filter(Delivery.status == "unknown"),
+            func.count().filter(Delivery.status.in_(OPEN_DELIVERY)),
+            func.count().filter(Delivery.status == DeliveryStatus.UNKNOWN),
             func.count().filter(Delivery.sent_at >= now - window),
         ).where(Delivery.campaign_id == campaign.id)
     ).one()
     since = max(campaign.planned_at or now - window, now - window)
     elapsed = max((now - since).total_seconds(), 1.0)
     rate = recent / elapsed
-    waiting = campaign.status == "sending" and open_
+    waiting = campaign.status == CampaignStatus.SENDING and open_
     return {
         "total": total,
         "done": total - open_,

@@ -9,7 +9,6 @@ from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
 from dispatcher import actors
-from dispatcher.broker import broker
 
 Progress = Callable[[], bool]
 
@@ -23,7 +22,9 @@ def run_in_process(campaign_id: int, *, is_finished: Progress, threads: int = 2)
 
     ``is_finished`` is polled a few times a second; it also lets the caller draw progress.
     """
-    assert isinstance(broker, StubBroker), "run_in_process needs the embedded broker"
+    broker = actors.broker
+    if not isinstance(broker, StubBroker):
+        raise RuntimeError("run_in_process needs the embedded broker (SALONPOST_REDIS_URL unset)")
     worker = Worker(broker, worker_threads=threads, worker_timeout=100)
     worker.start()
     try:

@@ -7,7 +7,9 @@
 - **Hold**: after a 429 the provider's Retry-After holds the sender for every worker.
 - **Quiet hours** per salon (default 20:00-08:00 salon time): marketing SMS wait, never dropped.
 
-Without Redis (the embedded default) the same limiters run on dramatiq's in-process backend.
+Two pacers behind one interface (:class:`Pacer`): :class:`RedisPacer`, limits shared by every
+worker through Redis; :class:`NoPacing`, for a runtime without limits or without Redis (the
+embedded default runs one process, which the provider's own limits then pace).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 from dramatiq.rate_limits import BucketRateLimiter, ConcurrentRateLimiter
-from dramatiq.rate_limits.backends import RedisBackend, StubBackend
+from dramatiq.rate_limits.backends import RedisBackend
 
 SENDER_MPS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
 NAMESPACE = "salonpost:pace"
@@ -40,6 +42,8 @@ class Pacer(Protocol):
 
 
 class NoPacing:
+    """No limits: every turn is granted at once."""
+
     def wait_turn(self, key: str, per_second: float, *, timeout: float) -> bool:
         return True
 
@@ -52,15 +56,12 @@ class NoPacing:
 
 
 class RedisPacer:
-    """Limits shared through Redis (``redis_url``), or in-process when it is None."""
+    """Limits shared through Redis (``redis_url``) by every worker process and thread."""
 
-    def __init__(self, redis_url: str | None, *, lease: float) -> None:
-        self.backend: Any = (
-            RedisBackend(url=redis_url) if redis_url else StubBackend()  # type: ignore[no-untyped-call]
-        )
+    def __init__(self, redis_url: str, *, lease: float) -> None:
+        self.backend: Any = RedisBackend(url=redis_url)
         # Holds need a plain SET and EXISTS, which the limiter backends do not offer.
-        self._redis = redis.Redis.from_url(redis_url) if redis_url else None
-        self._local_holds: dict[str, float] = {}
+        self._redis = redis.Redis.from_url(redis_url)
         # A dead worker's connection slot frees itself after one claim lease.
         self.slot_ttl_ms = int(lease * 1000)
         self._buckets: dict[tuple[str, float], BucketRateLimiter] = {}
@@ -88,11 +89,7 @@ class RedisPacer:
                 time.sleep(pause)
 
     def hold(self, key: str, seconds: float) -> None:
-        name = f"{NAMESPACE}:{key}:hold"
-        if self._redis is None:
-            self._local_holds[name] = time.monotonic() + seconds
-        else:
-            self._redis.set(name, 1, px=max(1, int(seconds * 1000)))
+        self._redis.set(f"{NAMESPACE}:{key}:hold", 1, px=max(1, int(seconds * 1000)))
 
     @contextmanager
     def connection_slot(self, key: str, limit: int) -> Iterator[bool]:
@@ -115,10 +112,7 @@ class RedisPacer:
         return self._buckets[key, per_second]
 
     def _held(self, key: str) -> bool:
-        name = f"{NAMESPACE}:{key}:hold"
-        if self._redis is None:
-            return self._local_holds.get(name, 0.0) > time.monotonic()
-        return bool(self._redis.exists(name))
+        return bool(self._redis.exists(f"{NAMESPACE}:{key}:hold"))
 
 
 def _until_next_bucket(bucket_ms: int) -> float:

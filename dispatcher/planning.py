@@ -28,6 +28,7 @@ from db.models import (
     UTCDateTime,
     utcnow,
 )
+from db.states import CampaignStatus, DeliveryStatus
 from gate.audience import audience_query
 from gate.rules import AudienceContext
 
@@ -95,7 +96,7 @@ def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.d
             *common,
             audience.c.address,
             audience.c.recipient,
-            literal("pending", String),
+            literal(DeliveryStatus.PENDING.value, String),
             literal(0, Integer),
             literal(now, UTCDateTime),
         ).where(audience.c.code.is_(None))
@@ -134,7 +135,7 @@ def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) 
     """Write the snapshot of a queued campaign and return the gate's watermark for it; None
     when there is nothing (more) to plan."""
     campaign = session.get(Campaign, campaign_id, with_for_update=True, populate_existing=True)
-    if campaign is None or campaign.status != "queued":
+    if campaign is None or campaign.status != CampaignStatus.QUEUED:
         return None
     salon = session.get_one(Salon, campaign.salon_id)
     now = now or utcnow()
@@ -145,7 +146,9 @@ def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) 
         # campaign for a few rows and reads all of its deliveries for every chunk claimed.
         session.execute(text("ANALYZE delivery"))
     session.execute(
-        update(Campaign).where(Campaign.id == campaign_id).values(status="sending", planned_at=now)
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(status=CampaignStatus.SENDING, planned_at=now)
     )
     return watermark
 
@@ -162,7 +165,7 @@ def pending_batches(
     Computed in the database (row numbers grouped by ``batch_size``), so a million deliveries
     cost a few thousand result rows, not a million ids in the worker. ``due_by``: only
     deliveries whose next attempt is due by then (the sweep leaves waiting retries alone)."""
-    conditions = [Delivery.campaign_id == campaign_id, Delivery.status == "pending"]
+    conditions = [Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.PENDING]
     if due_by is not None:
         conditions.append(
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= due_by)

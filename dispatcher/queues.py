@@ -30,9 +30,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Campaign, Delivery, Salon, utcnow
+from db.states import OPEN_DELIVERY, RUNNING_CAMPAIGN, CampaignKind, Channel
+from dispatcher.broker import NAMESPACE, QUEUES, enqueue, enqueuer_ids
 
-NAMESPACE = "salonpost"
-QUEUES = ("campaigns", "sends")
 HEARTBEAT_TIMEOUT_MS = 60_000
 RATE_MINUTES = 5
 
@@ -104,7 +104,7 @@ def broker_figures(redis_url: str, *, namespace: str = NAMESPACE) -> BrokerFigur
         beats: list[tuple[bytes, float]] = client.zrangebyscore(  # type: ignore[assignment]
             f"{namespace}:__heartbeats__", now_ms - HEARTBEAT_TIMEOUT_MS, "+inf", withscores=True
         )
-    own = {broker.broker_id.encode() for broker in _brokers.values()}
+    own = enqueuer_ids()
     beats = [(worker, score) for worker, score in beats if worker not in own]
     figures.worker_ages = sorted(round((now_ms - score) / 1000, 1) for _, score in beats)
     figures.workers = len(beats)
@@ -168,23 +168,8 @@ def retry_dead(redis_url: str, queue: str, redis_id: str, *, namespace: str = NA
         queue_name=queue, actor_name=dead.actor_name, args=dead.args, kwargs=dead.kwargs,
         options={},
     )  # fmt: skip
-    redis_broker(redis_url).enqueue(fresh)
+    enqueue(redis_url, fresh)
     return True
-
-
-_brokers: dict[str, Any] = {}
-
-
-def redis_broker(redis_url: str) -> Any:
-    """A Redis broker for enqueueing from the web process, without touching the global one."""
-    if redis_url not in _brokers:
-        from dramatiq.brokers.redis import RedisBroker
-
-        broker = RedisBroker(url=redis_url, namespace=NAMESPACE)  # type: ignore[no-untyped-call]
-        for queue in QUEUES:
-            broker.declare_queue(queue)
-        _brokers[redis_url] = broker
-    return _brokers[redis_url]
 
 
 # -- database ---------------------------------------------------------------------------------
@@ -201,7 +186,7 @@ def send_rates(
             Delivery.sent_at >= since, Delivery.sent_at <= now
         )
     )
-    rates = {channel: [0.0] * minutes for channel in ("sms", "email")}
+    rates = {str(channel): [0.0] * minutes for channel in Channel}
     for channel, sent_at in rows:
         if sent_at is None:
             continue
@@ -223,12 +208,12 @@ def sent_total(session: Session, *, minutes: int = RATE_MINUTES) -> dict[str, in
 
 def running_campaigns(session: Session) -> list[dict[str, Any]]:
     """Every queued, sending or paused marketing campaign, with its open deliveries."""
-    open_ = func.count(Delivery.id).filter(Delivery.status.in_(("pending", "sending", "unknown")))
+    open_ = func.count(Delivery.id).filter(Delivery.status.in_(OPEN_DELIVERY))
     rows = session.execute(
         select(Campaign, Salon.slug, func.count(Delivery.id), open_)
         .join(Salon, Salon.id == Campaign.salon_id)
         .outerjoin(Delivery, Delivery.campaign_id == Campaign.id)
-        .where(Campaign.status.in_(("queued", "sending", "paused")), Campaign.kind == "marketing")
+        .where(Campaign.status.in_(RUNNING_CAMPAIGN), Campaign.kind == CampaignKind.MARKETING)
         .group_by(Campaign.id, Salon.slug)
         .order_by(Campaign.id)
     )
@@ -248,7 +233,7 @@ def running_campaigns(session: Session) -> list[dict[str, Any]]:
 def campaign_counts(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(Campaign.status, func.count())
-        .where(Campaign.kind == "marketing")
+        .where(Campaign.kind == CampaignKind.MARKETING)
         .group_by(Campaign.status)
     )
     return {status: int(count) for status, count in rows}
@@ -265,30 +250,3 @@ def snapshot(session: Session, redis_url: str | None) -> dict[str, Any]:
         "running": running_campaigns(session),
     }
     return document
-
-
-def as_lines(document: dict[str, Any]) -> list[str]:
-    """The snapshot for a terminal (``salonpost queues``)."""
-    lines = []
-    broker = document["broker"]
-    if broker is None:
-        lines.append("broker: embedded (no Redis)")
-    else:
-        lines.append(f"workers alive: {broker['workers']}")
-        lines.append(f"{'queue':<10} {'ready':>7} {'delayed':>8} {'in flight':>10} {'dead':>6}")
-        for name, q in sorted(broker["queues"].items()):
-            lines.append(
-                f"{name:<10} {q['ready']:>7} {q['delayed']:>8} {q['in_flight']:>10} {q['dead']:>6}"
-            )
-    minutes = document["rate_minutes"]
-    for channel, per_minute in sorted(document["send_rates"].items()):
-        sent = document["sent_last_minutes"].get(channel, 0)
-        rates = " ".join(f"{r:.2f}" for r in per_minute)
-        lines.append(f"{channel}: {sent} sent in {minutes} min; per second by minute: {rates}")
-    for row in document["running"]:
-        reason = f" ({row['pause_reason']})" if row["pause_reason"] else ""
-        lines.append(
-            f"campaign {row['id']} [{row['salon']}] {row['status']}{reason}: "
-            f"{row['open']} of {row['total']} open"
-        )
-    return lines

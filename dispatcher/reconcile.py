@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from channels.errors import ChannelError
 from db.models import Campaign, Client, Delivery, Salon, utcnow
+from db.states import CampaignStatus, DeliveryStatus, StopCode
 from dispatcher.batch import ClientView
 from dispatcher.runtime import Runtime
 from dispatcher.sending import build_message
@@ -48,8 +49,8 @@ def settle_claims(session: Session, *, lease: dt.timedelta, now: dt.datetime | N
     now = now or utcnow()
     result = session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
-        .values(status="unknown", error_code="claim_lost", updated_at=now)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - lease)
+        .values(status=DeliveryStatus.UNKNOWN, error_code=StopCode.CLAIM_LOST, updated_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -74,7 +75,7 @@ def in_doubt(
             .join(Client, Client.id == Delivery.client_id)
             .where(
                 Delivery.campaign_id == campaign_id,
-                Delivery.status == "unknown",
+                Delivery.status == DeliveryStatus.UNKNOWN,
                 Delivery.error_code.is_distinct_from(NEEDS_DECISION),
                 Delivery.claimed_at < utcnow() - lease,
             )
@@ -96,19 +97,24 @@ def reconcile(session: Session, runtime: Runtime, campaign_id: int) -> Reconcile
         try:
             receipt = runtime.channel(row.channel).lookup(message, since=since)
         except NotImplementedError:
-            _settle(session, row.id, status="unknown", error_code=NEEDS_DECISION)
+            _settle(session, row.id, status=DeliveryStatus.UNKNOWN, error_code=NEEDS_DECISION)
             done.undecided += 1
             continue
         except ChannelError as exc:
             log.warning("delivery %s: provider lookup failed, later again: %s", row.id, exc)
             continue
         if receipt is not None:
-            _settle(session, row.id, status="sent", provider_id=receipt.provider_id,
-                    body=message.body, sent_at=row.claimed_at, error_code="reconciled")  # fmt: skip
+            _settle(session, row.id, status=DeliveryStatus.SENT,
+                    provider_id=receipt.provider_id, body=message.body, sent_at=row.claimed_at,
+                    error_code=StopCode.RECONCILED)  # fmt: skip
             done.sent += 1
         else:
-            gone = "cancelled" if campaign.status == "cancelled" else "pending"
-            _settle(session, row.id, status=gone, error_code="reconciled_not_sent")
+            gone = (
+                DeliveryStatus.CANCELLED
+                if campaign.status == CampaignStatus.CANCELLED
+                else DeliveryStatus.PENDING
+            )
+            _settle(session, row.id, status=gone, error_code=StopCode.RECONCILED_NOT_SENT)
             done.requeued += 1
     return done
 
@@ -116,6 +122,6 @@ def reconcile(session: Session, runtime: Runtime, campaign_id: int) -> Reconcile
 def _settle(session: Session, delivery_id: int, **values: Any) -> None:
     session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status == "unknown")
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.UNKNOWN)
         .values(updated_at=utcnow(), **values)
     )

@@ -25,11 +25,10 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.access import log_access
+from db.access import Actor, log_access
 from db.forget import anonymise
 from db.models import Client, RetentionRun, Salon, Visit, utcnow
 from db.session import session_scope
-from services.staff import Actor
 
 log = logging.getLogger("salonpost.retention")
 
@@ -205,28 +204,3 @@ def retention_tick(
         if report is not None:
             reports.append(report)
     return reports
-
-
-def set_retention(
-    session: Session,
-    salon: Salon,
-    months: int | None,
-    actor: Actor,
-    *,
-    now: dt.datetime | None = None,
-) -> None:
-    """Switch automatic forgetting on (``months``) or off (None); the caller commits.
-
-    Switching on starts the schedule (first run the following night); changing the months of a
-    switched-on salon keeps it.
-    """
-    if months is not None and not 1 <= months <= 240:
-        raise ValueError("retention months must be between 1 and 240")
-    if months is None:
-        salon.retention_months, salon.retention_enabled_at = None, None
-    else:
-        if salon.retention_months is None or salon.retention_enabled_at is None:
-            salon.retention_enabled_at = now or utcnow()
-        salon.retention_months = months
-    detail = f"months={months if months is not None else 'off'}"
-    log_access(session, salon.id, actor, "salon.retention", detail=detail)

@@ -1,6 +1,9 @@
 """What the actors need at run time, read from the settings once per process (the edge).
 
-Channels are built lazily, one per thread: an SMTP connection must not be shared by threads.
+:func:`channel_factory` is the one place a channel is built from the settings (the workers, the
+test message, service messages); channels are built lazily, one per thread: an SMTP connection
+must not be shared by threads. With :func:`get_runtime` this module and :mod:`dispatcher.actors`
+are the worker's entry, the only modules below the edges that read the settings.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from channels.base import Channel
+from channels.errors import ConfigurationError
+from db import states
 from dispatcher.pacing import SENDER_MPS, NoPacing, Pacer, RedisPacer
 from settings import Settings, get_settings
 
 
-def _channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
-    backend = settings.sms_backend if kind == "sms" else settings.email_backend
+def channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
+    """A builder of the channel ``kind`` ("sms", "email") as the settings configure it."""
+    backend = settings.sms_backend if kind == states.Channel.SMS else settings.email_backend
     if backend == "outbox":
         from channels.outbox import OutboxChannel
 
@@ -32,7 +38,8 @@ def _channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
     if backend == "smtp":
         from channels.email import SmtpChannel
 
-        assert settings.smtp_url, "SALONPOST_SMTP_URL is required with EMAIL_BACKEND=smtp"
+        if not settings.smtp_url:
+            raise ConfigurationError("SALONPOST_SMTP_URL is required with EMAIL_BACKEND=smtp")
         url = settings.smtp_url
         return lambda: SmtpChannel(url, default_sender=settings.email_from)
     from channels.sms import TwilioSmsChannel
@@ -52,10 +59,14 @@ def _limits(settings: Settings) -> tuple[dict[str, float], dict[str, int]]:
     """(messages per second per sender, connections per host) by channel kind."""
     rates: dict[str, float] = {}
     if settings.sms_messages_per_second:
-        rates["sms"] = settings.sms_messages_per_second
+        rates[states.Channel.SMS] = settings.sms_messages_per_second
     elif settings.sms_backend == "twilio":
-        rates["sms"] = SENDER_MPS[settings.sms_sender_type]
-    concurrency = {"email": settings.smtp_concurrency} if settings.email_backend == "smtp" else {}
+        rates[states.Channel.SMS] = SENDER_MPS[settings.sms_sender_type]
+    concurrency: dict[str, int] = (
+        {states.Channel.EMAIL: settings.smtp_concurrency}
+        if settings.email_backend == "smtp"
+        else {}
+    )
     return rates, concurrency
 
 
@@ -98,7 +109,7 @@ class Runtime:
             base_url=settings.base_url,
             secret_key=settings.secret_key,
             batch_size=settings.batch_size,
-            factories={kind: _channel_factory(settings, kind) for kind in ("sms", "email")},
+            factories={kind: channel_factory(settings, kind) for kind in states.Channel},
             claim_chunk=settings.claim_chunk,
             claim_timeout=settings.claim_timeout,
             retry=RetryPolicy(
@@ -106,7 +117,10 @@ class Runtime:
             ),
             rates=rates,
             concurrency=concurrency,
-            provider={"sms": settings.sms_backend, "email": settings.email_backend},
+            provider={
+                states.Channel.SMS: settings.sms_backend,
+                states.Channel.EMAIL: settings.email_backend,
+            },
             redis_url=settings.redis_url,
             quiet_hours=settings.quiet_hours,
         )

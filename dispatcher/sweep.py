@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Campaign, Delivery, utcnow
+from db.states import CampaignKind, CampaignStatus, DeliveryStatus
 from dispatcher.planning import pending_batches
 from dispatcher.reconcile import NEEDS_DECISION, settle_claims
 
@@ -57,7 +58,7 @@ def _needing_reconcile(session: Session) -> list[int]:
         session.scalars(
             select(Delivery.campaign_id)
             .where(
-                Delivery.status == "unknown",
+                Delivery.status == DeliveryStatus.UNKNOWN,
                 Delivery.error_code.is_distinct_from(NEEDS_DECISION),
             )
             .distinct()
@@ -79,13 +80,13 @@ def find_stalled(
     campaigns = session.execute(
         select(Campaign.id, Campaign.status).where(
             # Service messages are sent by their caller, never through the marketing gate.
-            Campaign.kind == "marketing",
-            Campaign.status.in_(("queued", "sending")),
+            Campaign.kind == CampaignKind.MARKETING,
+            Campaign.status.in_((CampaignStatus.QUEUED, CampaignStatus.SENDING)),
             or_(Campaign.queued_at.is_(None), Campaign.queued_at < cutoff),
         )
     ).all()
     for campaign_id, status in campaigns:
-        if status == "queued":
+        if status == CampaignStatus.QUEUED:
             found.plan.append(campaign_id)
             continue
         last = _last_activity(session, campaign_id)

@@ -29,10 +29,8 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from db.access import log_access
 from db.forget import client_addresses
 from db.models import Base, Campaign, Client, Salon, Suppression, utcnow
-from services.staff import Actor
 
 log = logging.getLogger("salonpost.rights")
 FORMAT = "salonpost.client-export"
@@ -98,14 +96,3 @@ def export_document(session: Session, salon: Salon, client: Client) -> dict[str,
     document["suppression"] = _suppressions(session, salon, client)
     document["campaign"] = _campaigns(session, campaign_ids)
     return document
-
-
-def export_client(session: Session, salon: Salon, client: Client, actor: Actor) -> dict[str, Any]:
-    """The export document; the export itself is logged first, so the file shows it too."""
-    if client.salon_id != salon.id:
-        from services.lookups import NotFound
-
-        raise NotFound(f"no client {client.id} in salon {salon.slug!r}")
-    log_access(session, salon.id, actor, "client.export", client_id=client.id)
-    log.info("salon %s: client %s exported by staff %s", salon.id, client.id, actor.staff_id)
-    return export_document(session, salon, client)

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,10 +19,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.access import Actor, log_access
 from db.consent import current_consent, record_consent
+from db.forget import PERSONAL_FIELDS, restore_suppressions
 from db.models import Client, Salon, Visit, utcnow
 from gate.contacts import normalise_email, normalise_phone
-from services.lookups import PERSONAL_FIELDS
+from services.errors import BadInput
 
 CLIENT_COLUMNS = [
     "ref",
@@ -43,12 +46,11 @@ VISIT_COLUMNS = ["client_ref", "visited_at", "amount"]
 CONSENT_VALUES = {"": None, "granted": "granted", "withdrawn": "withdrawn"}
 
 
-class ImportError_(ValueError):
+class ImportError_(BadInput):
     """The file was refused; ``problems`` lists every bad row as 'line N: column: problem'."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+        super().__init__("error.import_refused", problems=problems)
 
 
 @dataclass
@@ -268,3 +270,44 @@ def import_visits(session: Session, salon: Salon, text: str) -> ImportResult:
         session.add(Visit(salon_id=salon.id, client_id=client_id, visited_at=at, amount=amount))
         result.visits += 1
     return result
+
+
+# -- the use cases: an import with its access-log row ------------------------------------------
+
+
+def _logged(
+    session: Session, actor: Actor, salon: Salon, action: str, name: str, result: ImportResult
+) -> ImportResult:
+    counts = {k: v for k, v in vars(result).items() if isinstance(v, int)}
+    detail = " ".join(f"{k}={v}" for k, v in counts.items())
+    log_access(session, salon.id, actor, action, detail=f"{name}: {detail}")
+    return result
+
+
+def import_client_file(
+    session: Session, actor: Actor, salon: Salon, content: str, *, name: str, secret_key: str
+) -> ImportResult:
+    """``clients import``: all rows or none; an address that a forgotten client's suppression
+    kept only as a hash is suppressed in clear again (see :mod:`db.forget`)."""
+    with _named(name):
+        result = import_clients(session, salon, content)
+    restore_suppressions(session, salon.id, secret_key=secret_key)
+    return _logged(session, actor, salon, "clients.import", name, result)
+
+
+def import_visit_file(
+    session: Session, actor: Actor, salon: Salon, content: str, *, name: str
+) -> ImportResult:
+    """``visits import``: all rows or none."""
+    with _named(name):
+        result = import_visits(session, salon, content)
+    return _logged(session, actor, salon, "visits.import", name, result)
+
+
+@contextmanager
+def _named(name: str) -> Iterator[None]:
+    """Each refused line names its file, as staff import several at once."""
+    try:
+        yield
+    except ImportError_ as exc:
+        raise ImportError_([f"{name}: {problem}" for problem in exc.problems]) from None

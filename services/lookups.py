@@ -1,85 +1,58 @@
-"""Client look-ups scoped to one salon, and forgetting (G1)."""
+"""Look-ups scoped to one salon: another salon's salon, client, campaign or staff member is
+"not found", exactly like one that does not exist (:class:`services.errors.NotFound`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Client, Salon
-
-PERSONAL_FIELDS = [
-    "first_name",
-    "last_name",
-    "phone",
-    "phone_e164",
-    "email",
-    "email_normalized",
-    "birth_date",
-    "guardian_name",
-    "guardian_phone",
-    "guardian_phone_e164",
-    "guardian_email",
-    "guardian_email_normalized",
-    "notes",
-]
-
-
-class NotFound(LookupError):
-    """No such salon or client (or it belongs to another salon, which is the same to the caller)."""
+from db.models import Campaign, Client, Salon
+from db.states import CampaignKind
+from services.errors import NotFound
 
 
 def get_salon(session: Session, slug: str) -> Salon:
     salon = session.scalar(select(Salon).where(Salon.slug == slug))
     if salon is None:
-        raise NotFound(f"no salon {slug!r}")
+        raise NotFound(f"salon {slug!r}")
     return salon
 
 
 def get_client(session: Session, salon: Salon, ref: str) -> Client:
     client = session.scalar(select(Client).where(Client.salon_id == salon.id, Client.ref == ref))
     if client is None:
-        raise NotFound(f"no client {ref!r} in salon {salon.slug!r}")
+        raise NotFound(f"client {ref!r} in salon {salon.slug!r}")
     return client
 
 
-def forget_client(session: Session, client: Client, *, secret_key: str | None = None) -> None:
-    """Anonymise a client's personal data; visits and delivery counts stay for the reports.
+def client_by_id(session: Session, salon: Salon, client_id: int) -> Client:
+    """The client with ``client_id`` of this salon (the staff pages' look-up)."""
+    client = session.get(Client, client_id)
+    if client is None or client.salon_id != salon.id:
+        raise NotFound(f"client {client_id} in salon {salon.slug!r}")
+    return client
 
-    See :func:`db.forget.anonymise`; staff use :func:`services.rights.forget` (PIN, access log).
+
+def get_campaign(
+    session: Session, campaign_id: int, *, salon_id: int | None = None, lock: bool = False
+) -> Campaign:
+    """A marketing campaign (of ``salon_id`` when given).
+
+    A service message is stored as a campaign of kind ``transactional``, but it is not a
+    campaign to staff: every campaign use case answers "not found" for it, on every edge.
     """
-    from db.forget import anonymise
+    campaign = session.get(
+        Campaign, campaign_id, with_for_update=True if lock else None, populate_existing=lock
+    )
+    if (
+        campaign is None
+        or campaign.kind != CampaignKind.MARKETING
+        or (salon_id is not None and campaign.salon_id != salon_id)
+    ):
+        raise NotFound(f"campaign {campaign_id}")
+    return campaign
 
-    anonymise(session, client, secret_key=secret_key)
 
-
-def client_document(session: Session, client: Client) -> dict[str, Any]:
-    """The client with current consent and full consent history, for ``client show``."""
-    from db.consent import consent_history
-
-    history = consent_history(session, client.id)
-    current: dict[str, str] = {}
-    for event in history:
-        current[f"{event['party']}:{event['channel']}"] = str(event["action"])
-    return {
-        "ref": client.ref,
-        "first_name": client.first_name,
-        "last_name": client.last_name,
-        "phone": client.phone,
-        "email": client.email,
-        "birth_date": client.birth_date.isoformat() if client.birth_date else None,
-        "guardian_name": client.guardian_name,
-        "guardian_phone": client.guardian_phone,
-        "guardian_email": client.guardian_email,
-        "created_at": client.created_at.isoformat(),
-        "imported_at": client.imported_at.isoformat() if client.imported_at else None,
-        "forgotten": client.anonymised_at is not None,
-        "consent": {
-            channel: current.get(f"client:{channel}", "not_asked") for channel in ("sms", "email")
-        },
-        "guardian_consent": {
-            channel: current.get(f"guardian:{channel}", "not_asked") for channel in ("sms", "email")
-        },
-        "consent_history": history,
-    }
+def salon_of_campaign(session: Session, campaign_id: int) -> Salon:
+    """The salon a campaign belongs to (the CLI signs staff in for that salon)."""
+    return session.get_one(Salon, get_campaign(session, campaign_id).salon_id)

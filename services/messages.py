@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 from channels.base import Message
 from channels.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
-from db.access import log_access
+from db.access import Actor, log_access
 from db.models import Campaign, Client, Delivery, Salon, Suppression, utcnow
+from db.states import CampaignKind, CampaignStatus, Channel, DeliveryStatus, StopCode
 from dispatcher.batch import wait_turn
 from dispatcher.runtime import Runtime
 from dispatcher.sending import BatchResult, store_result
-from services.staff import Actor
+from services.errors import BadInput, Problem, Refused
 from templates.analysis import check_template
 from templates.catalogue import UNSUBSCRIBE_PLACEHOLDER
 from templates.problems import TemplateProblem
@@ -38,14 +39,6 @@ from templates.sandbox import environment, render
 
 KINDS = ("reminder", "confirmation", "review", "reconnect")
 MAX_TRIES = 3
-
-
-class TransactionalError(ValueError):
-    """The message was refused before anything was stored (bad kind, channel or template)."""
-
-    def __init__(self, message: str, problems: list[TemplateProblem] | None = None) -> None:
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass(frozen=True)
@@ -94,8 +87,8 @@ def _campaign(salon: Salon, kind: str, channel: str, body: str, subject: str | N
     return Campaign(
         salon_id=salon.id,
         name=kind,
-        kind="transactional",
-        status="sending",
+        kind=CampaignKind.TRANSACTIONAL,
+        status=CampaignStatus.SENDING,
         sms_body=body if channel == "sms" else None,
         email_subject=(subject or salon.name) if channel == "email" else None,
         email_text=body if channel == "email" else None,
@@ -106,9 +99,9 @@ def _campaign(salon: Salon, kind: str, channel: str, body: str, subject: str | N
 
 def prepare(
     session: Session,
+    actor: Actor,
     salon: Salon,
     client: Client,
-    actor: Actor,
     *,
     kind: str,
     channel: str,
@@ -130,7 +123,7 @@ def prepare(
         client_id=client.id,
         channel=channel,
         address=address,
-        status="sending" if rule is None else "skipped",
+        status=DeliveryStatus.SENDING if rule is None else DeliveryStatus.SKIPPED,
         skip_rule=rule,
         claimed_at=now if rule is None else None,
         attempts=1 if rule is None else 0,
@@ -138,7 +131,7 @@ def prepare(
     )
     session.add(delivery)
     if rule is not None:
-        campaign.status, campaign.finished_at = "done", now
+        campaign.status, campaign.finished_at = CampaignStatus.DONE, now
     session.flush()
     detail = f"{kind} {channel}" + (f" skipped {rule}" if rule else "")
     log_access(
@@ -150,12 +143,15 @@ def prepare(
 
 def _check_request(kind: str, channel: str, template: str) -> None:
     if kind not in KINDS:
-        raise TransactionalError(f"kind must be one of {', '.join(KINDS)}")
-    if channel not in ("sms", "email"):
-        raise TransactionalError("channel must be sms or email")
+        raise BadInput("error.message_kind", field="kind", kinds=", ".join(KINDS))
+    if channel not in tuple(Channel):
+        raise BadInput("error.bad_option", field="channel", what=channel)
     problems = check_message_template(template, channel=channel)
     if problems:
-        raise TransactionalError("the template cannot be used", problems)
+        raise Refused(
+            "error.message_template", rule="R2",
+            problems=[Problem(p.rule, p.field, p.code, p.message, p.line) for p in problems],
+        )  # fmt: skip
 
 
 def build(salon: Salon, campaign: Campaign, delivery: Delivery, client: Client) -> Message:
@@ -166,7 +162,7 @@ def build(salon: Salon, campaign: Campaign, delivery: Delivery, client: Client) 
     }
     key = f"t{campaign.id}-d{delivery.id}"
     assert delivery.address is not None
-    if delivery.channel == "sms":
+    if delivery.channel == Channel.SMS:
         body = render(campaign.sms_body or "", context, html=False)
         return Message("sms", delivery.address, body, key, sender=salon.sms_sender)
     subject = render(campaign.email_subject or "", context, html=False)
@@ -180,18 +176,18 @@ def _attempt(runtime: Runtime, message: Message, result: BatchResult) -> dict[st
         receipt = runtime.channel(message.channel).send(message)
     except TransientDeliveryError as exc:
         if exc.maybe_sent:  # the provider may have taken it: never re-send blindly
-            return {"status": "unknown", "error_code": "maybe_sent", "error": str(exc)[:500]}
+            return _outcome(DeliveryStatus.UNKNOWN, StopCode.MAYBE_SENT, exc)
         result.retry_after = exc.retry_after
-        return {"status": "pending", "error_code": "transient", "error": str(exc)[:500]}
+        return _outcome(DeliveryStatus.PENDING, StopCode.TRANSIENT, exc)
     except ConfigurationError as exc:
-        return {"status": "failed", "error_code": "configuration", "error": str(exc)[:500]}
+        return _outcome(DeliveryStatus.FAILED, StopCode.CONFIGURATION, exc)
     except PermanentDeliveryError as exc:
         if exc.suppress:
             result.suppress.append((message.channel, message.to, f"provider {exc.code}"))
-        return {"status": "failed", "error_code": exc.code, "error": str(exc)[:500]}
+        return _outcome(DeliveryStatus.FAILED, exc.code, exc)
     now = utcnow()
     return {
-        "status": "sent",
+        "status": DeliveryStatus.SENT,
         "provider_id": receipt.provider_id,
         "sent_at": now,
         "body": message.body,
@@ -211,25 +207,30 @@ def deliver(session: Session, runtime: Runtime, campaign: Campaign, delivery: De
         if wait_turn(runtime, salon, message.channel, time.monotonic() + PACE_WAIT_SECONDS):
             row = _attempt(runtime, message, result)
         else:
-            row = {"status": "pending", "error_code": "paced", "error": "no slot at the sender"}
-        if row["status"] != "pending":
+            row = {"status": DeliveryStatus.PENDING, "error_code": StopCode.PACED,
+                   "error": "no slot at the sender"}  # fmt: skip
+        if row["status"] != DeliveryStatus.PENDING:
             break
         if attempt < MAX_TRIES:
             time.sleep(min(result.retry_after or 1.0, 5.0))
-    if row["status"] == "pending":
-        row["status"] = "failed"
+    if row["status"] == DeliveryStatus.PENDING:
+        row["status"] = DeliveryStatus.FAILED
     result.updates.append({"id": delivery.id, "attempts": attempt, "updated_at": utcnow(), **row})
     store_result(session, salon.id, result)
-    campaign.status, campaign.finished_at = "done", utcnow()
+    campaign.status, campaign.finished_at = CampaignStatus.DONE, utcnow()
     return str(row["status"])
+
+
+def _outcome(status: DeliveryStatus, code: str, exc: Exception) -> dict[str, Any]:
+    return {"status": status, "error_code": code, "error": str(exc)[:500]}
 
 
 def send_message(
     session: Session,
+    actor: Actor,
     runtime: Runtime,
     salon: Salon,
     client: Client,
-    actor: Actor,
     *,
     kind: str,
     channel: str,
@@ -238,7 +239,7 @@ def send_message(
 ) -> Outcome:
     """Check, store, commit, send and record one transactional message."""
     campaign, delivery = prepare(
-        session, salon, client, actor, kind=kind, channel=channel, template=template,
+        session, actor, salon, client, kind=kind, channel=channel, template=template,
         subject=subject,
     )  # fmt: skip
     session.commit()  # the claim is stored before the provider call

@@ -1,13 +1,8 @@
-"""Client rights for staff (G1, G3, no-reminders, show): what the CLI and the staff API call.
+"""Client rights and retention: forget on request (G1), export (G3), automatic forgetting (G2).
 
-Every function takes the acting :class:`services.staff.Actor` (signed in with a PIN, see
-:func:`services.staff.sign_in`) and writes exactly one access-log row in the caller's transaction.
-Errors::
-
-    LookupError
-     └── services.lookups.NotFound          no such client in this salon (another salon's is the same)
-    ValueError
-     └── db.forget.AlreadyForgotten   nothing left to forget
+Each use case takes the acting :class:`db.access.Actor` and writes exactly one access-log row in
+the caller's transaction; another salon's client is "not found", a forgotten client cannot be
+forgotten again (:class:`services.errors.Conflict`).
 """
 
 from __future__ import annotations
@@ -18,62 +13,77 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from db.access import log_access
-from db.forget import anonymise
+from db.access import Actor, log_access
+from db.forget import AlreadyForgotten, anonymise
 from db.models import Client, Salon, utcnow
-from services.lookups import NotFound, client_document
-from services.staff import Actor
+from services.errors import BadInput, Conflict, NotFound
+from services.export import export_document
 
 log = logging.getLogger("salonpost.rights")
+MAX_RETENTION_MONTHS = 240
 
 
-def client_by_id(session: Session, salon: Salon, client_id: int) -> Client:
-    """The client with ``client_id`` of this salon (the staff API's look-up)."""
-    client = session.get(Client, client_id)
-    if client is None or client.salon_id != salon.id:
-        raise NotFound(f"no client {client_id} in salon {salon.slug!r}")
+def _own(salon: Salon, client: Client) -> Client:
+    if client.salon_id != salon.id:
+        raise NotFound(f"client {client.id} in salon {salon.slug!r}")
     return client
-
-
-def show(session: Session, salon: Salon, client: Client, actor: Actor) -> dict[str, Any]:
-    """The client with its consent history (``client show``); a logged read."""
-    _same_salon(salon, client)
-    log_access(session, salon.id, actor, "client.show", client_id=client.id)
-    return client_document(session, client)
 
 
 def forget(
     session: Session,
+    actor: Actor,
     salon: Salon,
     client: Client,
-    actor: Actor,
     *,
     secret_key: str,
     now: dt.datetime | None = None,
 ) -> None:
     """Forget the client on request (G1); irreversible. The caller commits."""
-    _same_salon(salon, client)
-    anonymise(session, client, secret_key=secret_key, now=now or utcnow())
+    try:
+        anonymise(session, _own(salon, client), secret_key=secret_key, now=now or utcnow())
+    except AlreadyForgotten:
+        raise Conflict("error.already_forgotten") from None
     log_access(session, salon.id, actor, "client.forget", client_id=client.id, detail="request")
     log.info("salon %s: client %s forgotten on request by %s", salon.id, client.id, _who(actor))
 
 
-def set_no_reminders(
-    session: Session, salon: Salon, client: Client, actor: Actor, *, on: bool
+def export(session: Session, actor: Actor, salon: Salon, client: Client) -> dict[str, Any]:
+    """Everything stored about the client (format in :mod:`services.export`); the export is
+    logged first, so the document shows it too."""
+    log_access(session, salon.id, actor, "client.export", client_id=_own(salon, client).id)
+    log.info("salon %s: client %s exported by staff %s", salon.id, client.id, actor.staff_id)
+    return export_document(session, salon, client)
+
+
+def set_retention(
+    session: Session,
+    actor: Actor,
+    salon: Salon,
+    months: int | None,
+    *,
+    now: dt.datetime | None = None,
+    also: str | None = None,
 ) -> None:
-    """Switch transactional messages off (``on``) or back on for the client; staff only."""
-    _same_salon(salon, client)
-    if actor.staff_id is None:
-        raise PermissionError("only a staff member with a PIN can change the no-reminders flag")
-    client.no_reminders = on
-    detail = "on" if on else "off"
-    log_access(session, salon.id, actor, "client.no_reminders", client_id=client.id, detail=detail)
+    """Switch automatic forgetting on (``months``) or off (None); the caller commits.
+
+    Switching on starts the schedule (first run the following night); changing the months of a
+    switched-on salon keeps it. ``also``: other settings changed with it, for the same log row.
+    """
+    if months is not None and not 1 <= months <= MAX_RETENTION_MONTHS:
+        raise BadInput(
+            "error.retention_months", field="retention_months", most=MAX_RETENTION_MONTHS
+        )
+    if months is None:
+        salon.retention_months, salon.retention_enabled_at = None, None
+    else:
+        if salon.retention_months is None or salon.retention_enabled_at is None:
+            salon.retention_enabled_at = now or utcnow()
+        salon.retention_months = months
+    detail = f"months={months if months is not None else 'off'}"
+    if also is not None:  # saved with the salon's other settings
+        detail = f"settings {detail} {also}".strip()
+    log_access(session, salon.id, actor, "salon.retention", detail=detail)
 
 
 def _who(actor: Actor) -> str:
     return f"staff {actor.staff_id}" if actor.staff_id is not None else str(actor.label)
-
-
-def _same_salon(salon: Salon, client: Client) -> None:
-    if client.salon_id != salon.id:
-        raise NotFound(f"no client {client.id} in salon {salon.slug!r}")

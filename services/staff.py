@@ -6,12 +6,14 @@ alone does not let anyone try the million possible PINs offline.
 
 Five wrong PINs in a row lock the staff member for 15 minutes; every further lock-out before the
 next correct PIN lasts twice as long as the one before (15, 30, 60 ... minutes). While locked,
-PINs are not even checked. Errors::
+PINs are not even checked. Errors (:mod:`services.errors`)::
 
-    StaffError
-     ├── BadPin            the PIN is empty or not 4-6 digits (nothing counted)
-     ├── PinRefused        unknown staff member, wrong PIN, or locked (``locked_until``)
-     └── StaffExists       the name is taken in this salon
+    BadInput     the PIN is empty or not 4-6 digits (nothing counted); a name that is no name
+    Forbidden    unknown staff member, wrong PIN, or locked (``locked_until``)
+    Conflict     the name or the PIN is taken in this salon
+    NotFound     no staff member of that name (unlock, reset)
+
+The operator's commands on staff (add, unlock, reset) each write one access-log row.
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ import hashlib
 import hmac
 import logging
 import re
-from dataclasses import dataclass
 from enum import Enum
+from typing import TypedDict
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.access import Actor, access_entries, log_access
 from db.models import Salon, Staff, utcnow
+from services.errors import BadInput, Conflict, Forbidden, NotFound
 
 log = logging.getLogger("salonpost.staff")
 
@@ -39,54 +43,17 @@ _PIN = re.compile(r"[0-9]{4,6}")
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
 
-class StaffError(ValueError):
-    """Root of the staff/PIN errors."""
-
-
-class BadPin(StaffError):
-    """The PIN is empty or not 4-6 digits."""
-
-
-class StaffExists(StaffError):
-    """A staff member of that name exists in the salon."""
-
-
-class PinRefused(StaffError):
-    """Wrong staff member or PIN, or locked; ``locked_until`` is set when locked."""
-
-    def __init__(self, message: str, locked_until: dt.datetime | None = None) -> None:
-        super().__init__(message)
-        self.locked_until = locked_until
-
-
 class PinCheck(Enum):
     OK = "ok"
     WRONG = "wrong"
     LOCKED = "locked"
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a staff member (``staff_id``) or, without one, the operator or a job."""
-
-    salon_id: int | None
-    staff_id: int | None = None
-    name: str = "operator"
-
-    @property
-    def label(self) -> str | None:
-        """The access log's ``actor`` column: None when a staff member acted."""
-        return None if self.staff_id is not None else self.name
-
-
-OPERATOR = Actor(salon_id=None)
-
-
 def check_pin_format(pin: str | None) -> str:
     if pin is None or not pin.strip():
-        raise BadPin("an empty PIN is not a PIN")
+        raise BadInput("error.pin_empty", field="pin")
     if not _PIN.fullmatch(pin):
-        raise BadPin("a PIN is 4 to 6 digits")
+        raise BadInput("error.pin_format", field="pin")
     return pin
 
 
@@ -112,15 +79,15 @@ def add_staff(
 ) -> Staff:
     """A new staff member with a PIN; the caller commits."""
     if not name.strip():
-        raise StaffError("a staff member needs a name")
+        raise BadInput("error.staff_no_name", field="name")
     if _PIN.fullmatch(name.strip()):
-        raise StaffError("a staff member's name cannot be a number: it would read as a PIN")
+        raise BadInput("error.staff_name_number", field="name")
     pin_hash = hash_pin(pin, pepper=pepper)
     if find_staff(session, salon.id, name) is not None:
-        raise StaffExists(f"a staff member {name!r} exists already")
+        raise Conflict("error.staff_exists", name=name.strip())
     if _holder_of(session, salon.id, pin, pepper=pepper) is not None:
         # `--staff PIN` identifies the staff member by the PIN alone, so PINs are unique per salon.
-        raise StaffError("another staff member of this salon has that PIN; choose another")
+        raise Conflict("error.pin_taken")
     staff = Staff(salon_id=salon.id, name=name.strip(), role=role, pin_hash=pin_hash)
     session.add(staff)
     session.flush()
@@ -143,7 +110,7 @@ def reset_pin(session: Session, salon: Salon, name: str, pin: str, *, pepper: st
     pin_hash = hash_pin(pin, pepper=pepper)
     holder = _holder_of(session, salon.id, pin, pepper=pepper)
     if holder is not None and holder.id != staff.id:
-        raise StaffError("another staff member of this salon has that PIN; choose another")
+        raise Conflict("error.pin_taken")
     staff.pin_hash, staff.failed_pins, staff.lockouts, staff.locked_until = pin_hash, 0, 0, None
     return staff
 
@@ -151,7 +118,7 @@ def reset_pin(session: Session, salon: Salon, name: str, pin: str, *, pepper: st
 def _named(session: Session, salon: Salon, name: str) -> Staff:
     staff = find_staff(session, salon.id, name)
     if staff is None:
-        raise StaffError(f"salon {salon.slug!r} has no staff member {name.strip()!r}")
+        raise NotFound(f"staff member {name.strip()!r}")
     return staff
 
 
@@ -167,7 +134,7 @@ def _holder_of(session: Session, salon_id: int, pin: str, *, pepper: str) -> Sta
 def authenticate_by_pin(
     session: Session, salon_id: int, pin: str, *, pepper: str, now: dt.datetime | None = None
 ) -> Actor:
-    """The staff member whose PIN this is (``--staff PIN``), or :class:`PinRefused`.
+    """The staff member whose PIN this is (``--staff PIN``), or :class:`Forbidden`.
 
     A wrong PIN cannot be pinned on one person, so it counts against every staff member of the
     salon who is not locked yet: guessing through the PIN space is throttled salon-wide, which
@@ -186,14 +153,14 @@ def authenticate_by_pin(
     for member in staff:
         check_pin(member, pin, pepper=pepper, now=now)
     log.warning("salon %s: PIN matched no staff member", salon_id)
-    raise PinRefused("unknown staff member or wrong PIN")
+    raise Forbidden("error.pin_refused")
 
 
 def _checked(staff: Staff, pin: str, *, pepper: str, now: dt.datetime) -> Actor:
     outcome = check_pin(staff, pin, pepper=pepper, now=now)
     if outcome is PinCheck.LOCKED:
         log.warning("salon %s staff %s: PIN refused (locked)", staff.salon_id, staff.id)
-        raise PinRefused("too many wrong PINs: locked", locked_until=staff.locked_until)
+        raise _locked(staff)
     return Actor(salon_id=staff.salon_id, staff_id=staff.id, name=staff.name)
 
 
@@ -229,7 +196,7 @@ def authenticate(
     pepper: str,
     now: dt.datetime | None = None,
 ) -> Actor:
-    """The staff member for ``name`` and ``pin``, or :class:`PinRefused`.
+    """The staff member for ``name`` and ``pin``, or :class:`Forbidden`.
 
     Failed tries are counted on the row; the caller must commit before handling the error
     (as :func:`sign_in` does) or the count is rolled back.
@@ -241,15 +208,15 @@ def authenticate(
         .with_for_update()
     )
     if staff is None:
-        raise PinRefused("unknown staff member or wrong PIN")
+        raise Forbidden("error.pin_refused")
     outcome = check_pin(staff, pin, pepper=pepper, now=now)
     if outcome is not PinCheck.OK:
         # Ids and counts only: never the PIN that was typed.
         log.warning("salon %s staff %s: PIN refused (%s)", salon_id, staff.id, outcome.value)
     if outcome is PinCheck.LOCKED:
-        raise PinRefused("too many wrong PINs: locked", locked_until=staff.locked_until)
+        raise _locked(staff)
     if outcome is PinCheck.WRONG:
-        raise PinRefused("unknown staff member or wrong PIN")
+        raise Forbidden("error.pin_refused")
     return Actor(salon_id=salon_id, staff_id=staff.id, name=staff.name)
 
 
@@ -274,3 +241,63 @@ def sign_in(
     finally:
         session.commit()  # the failed-try count must survive the refusal
         session.close()
+
+
+def _locked(staff: Staff) -> Forbidden:
+    until = staff.locked_until
+    shown = until.isoformat(timespec="minutes") if until else ""
+    return Forbidden("error.pin_locked", locked_until=until, until=shown)
+
+
+# -- the operator's commands on staff (each one access-log row) -----------------------------------
+
+
+def _logged(session: Session, salon: Salon, actor: Actor, action: str, staff: Staff) -> Staff:
+    detail = f"staff={staff.id} role={staff.role}"
+    log_access(session, salon.id, actor, action, detail=detail)
+    return staff
+
+
+def add(
+    session: Session, actor: Actor, salon: Salon, name: str, pin: str, *, pepper: str, role: str
+) -> Staff:
+    """``staff add``: a new staff member with a PIN, logged."""
+    staff = add_staff(session, salon, name, pin, pepper=pepper, role=role)
+    return _logged(session, salon, actor, "staff.add", staff)
+
+
+def unlock(session: Session, actor: Actor, salon: Salon, name: str) -> Staff:
+    """``staff unlock``: lift a lock-out early, logged."""
+    return _logged(session, salon, actor, "staff.unlock", unlock_staff(session, salon, name))
+
+
+def reset(
+    session: Session, actor: Actor, salon: Salon, name: str, pin: str, *, pepper: str
+) -> Staff:
+    """``staff reset-pin``: a new PIN for a staff member who forgot theirs, logged."""
+    staff = reset_pin(session, salon, name, pin, pepper=pepper)
+    return _logged(session, salon, actor, "staff.pin_reset", staff)
+
+
+class AccessEntry(TypedDict):
+    at: str
+    staff: str | None
+    action: str
+    client: str | None
+    campaign: int | None
+    detail: str | None
+
+
+class AccessLogDocument(TypedDict):
+    """``access-log --json``: the salon's access log, newest first."""
+
+    salon: str
+    entries: list[AccessEntry]
+
+
+def access_log(
+    session: Session, salon: Salon, *, staff_name: str | None = None, client_ref: str | None = None
+) -> AccessLogDocument:
+    """Who read or changed which client or campaign, and when (G4); newest first."""
+    entries = access_entries(session, salon.id, staff_name=staff_name, client_ref=client_ref)
+    return {"salon": salon.slug, "entries": entries}  # type: ignore[typeddict-item]

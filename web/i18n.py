@@ -1,7 +1,7 @@
 """German and English for the staff and operator pages: one text catalogue, Babel formatting.
 
-Texts live in :mod:`web.texts` as ``key -> (English, German)``; a missing key is a bug and
-raises (the tests render every page in both languages). Numbers, percentages, times and
+Texts are the catalogue's (:mod:`services.texts`, ``staff.*`` and ``ops.*`` keys); a missing key
+is a bug and raises (the tests render every page in both languages). Numbers, percentages, times and
 durations are formatted by Babel for the page's locale (``de_DE`` or ``en_GB``), in the
 salon's time zone where a salon is known.
 """
@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
+from services.texts import LANGUAGES, has, text
 from web.pages import pick_language
-from web.texts import TEXTS
 
-LANGUAGES = ("en", "de")
 LOCALES = {"en": "en_GB", "de": "de_DE"}
 LANG_COOKIE = "salonpost_lang"
 
@@ -35,12 +34,10 @@ class Translator:
         return LOCALES[self.lang]
 
     def __call__(self, key: str, **values: object) -> str:
-        english, german = TEXTS[key]
-        template = german if self.lang == "de" else english
-        return template.format(**values) if values else template
+        return text(key, self.lang, **values)
 
     def has(self, key: str) -> bool:
-        return key in TEXTS
+        return has(key)
 
     def number(self, value: float | int) -> str:
         return str(format_decimal(value, locale=self.locale))

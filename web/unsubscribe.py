@@ -26,8 +26,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from db.consent import link_withdrawal, withdraw_by_link
-from db.models import CHANNELS, Campaign, Client, Salon
+from db.models import Campaign, Client, Salon
 from db.session import get_engine
+from db.states import Channel
 from settings import Settings
 from templates.links import InvalidToken, UnsubscribeToken, read_token
 from web.pages import channel_name, pick_language, render_page
@@ -264,7 +265,7 @@ def router(settings: Settings) -> APIRouter:
             if not await one_click(token):
                 return invalid(request)
             return PlainTextResponse("unsubscribed", headers=SECURITY_HEADERS)
-        channels = list(CHANNELS) if form.get("all") else [token.channel]
+        channels = [str(c) for c in Channel] if form.get("all") else [token.channel]
         salon_name = await run_in_threadpool(unsubscribe_for_page, database_url, token, channels)
         if salon_name is None:
             return invalid(request)
@@ -274,7 +275,7 @@ def router(settings: Settings) -> APIRouter:
             lang,
             salon=salon_name,
             channel=channel_name(channels, lang),
-            offer_all=set(channels) != set(CHANNELS),
+            offer_all=set(channels) != set(tuple(Channel)),
             action=f"/u/{value}",
         )
 

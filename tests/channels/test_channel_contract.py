@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from channels import Channel, Message, OutboxChannel, Receipt, SmtpChannel, build_channel
+from channels import (
+    Channel,
+    ConfigurationError,
+    Message,
+    OutboxChannel,
+    Receipt,
+    SmtpChannel,
+    TwilioSmsChannel,
+)
+from dispatcher.runtime import channel_factory
+from settings import Settings
 
 SMS = Message(
     channel="sms",
@@ -49,8 +59,7 @@ def _smtp(request: pytest.FixtureRequest, tmp_path: Path) -> Case:
 
 def _twilio(request: pytest.FixtureRequest, tmp_path: Path) -> Case:
     prism = request.getfixturevalue("prism")  # only Twilio cases start the mock
-    channel = build_channel(
-        "twilio",
+    channel = TwilioSmsChannel(
         account_sid="AC" + "0" * 32,
         auth_token="test-token",
         messaging_service_sid="MG" + "0" * 32,
@@ -102,9 +111,15 @@ def test_outbox_resend_of_the_same_key_leaves_one_file(tmp_path: Path, message: 
     assert [p.name for p in tmp_path.iterdir()] == [first.provider_id]
 
 
-def test_build_channel_builds_each_kind(tmp_path: Path) -> None:
-    assert isinstance(build_channel("outbox", directory=tmp_path), OutboxChannel)
-    smtp = build_channel("smtp", url="smtp://127.0.0.1:25", default_sender="a@salon.example")
-    assert isinstance(smtp, SmtpChannel)
-    twilio = build_channel("twilio", account_sid="AC1", auth_token="t", from_="+4930123456")
-    assert twilio.name == "twilio"
+def test_the_one_channel_factory_builds_each_kind_from_the_settings(tmp_path: Path) -> None:
+    outbox = Settings(outbox_dir=str(tmp_path))
+    assert isinstance(channel_factory(outbox, "sms")(), OutboxChannel)
+    smtp = Settings(email_backend="smtp", smtp_url="smtp://127.0.0.1:25")
+    assert isinstance(channel_factory(smtp, "email")(), SmtpChannel)
+    twilio = Settings(sms_backend="twilio", twilio_account_sid="AC1", twilio_auth_token="t")
+    assert channel_factory(twilio, "sms")().name == "twilio"
+
+
+def test_smtp_without_a_url_is_a_configuration_error_not_an_assert() -> None:
+    with pytest.raises(ConfigurationError, match="SALONPOST_SMTP_URL"):
+        channel_factory(Settings(email_backend="smtp"), "email")

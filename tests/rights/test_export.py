@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from db.access import log_access
+from db.access import Actor, log_access
 from db.models import AccessLog, Client, Salon, Staff
 from services.export import FORMAT, client_tables, export_client
 from services.lookups import NotFound
-from services.staff import Actor
 
 
 def test_the_export_holds_every_tables_rows_about_the_client(

@@ -9,7 +9,7 @@ from rights_support import SECRET, add_client
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.access import log_access
+from db.access import Actor, log_access
 from db.consent import record_consent
 from db.forget import HASH_PREFIX, restore_suppressions, suppression_key
 from db.models import (
@@ -27,7 +27,6 @@ from gate.audience import decision_query
 from services.campaigns import status_report
 from services.lookups import NotFound, get_client
 from services.rights import forget
-from services.staff import Actor
 
 
 def _reports(session: Session, salon: Salon) -> dict[str, object]:

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import dispatcher.retention as retention
+from db.access import Actor
 from db.models import AccessLog, Client, RetentionRun, Salon, Visit
 from dispatcher.retention import due_slot, retention_tick, set_retention
-from services.staff import Actor
 
 BERLIN = "Europe/Berlin"
 

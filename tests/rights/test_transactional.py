@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, Message, Receipt
+from db.access import Actor
 from db.consent import record_consent
 from db.models import Campaign, Client, Delivery, Salon
 from dispatcher.runtime import Runtime, configure, get_runtime
 from services.messages import TransactionalError, send_message
 from services.rights import forget, set_no_reminders
-from services.staff import Actor
 
 REMINDER = "Hallo {{ first_name }}, bis morgen um 10 Uhr bei {{ salon_name }}!"
 

@@ -23,9 +23,9 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from db.access import Actor
 from db.models import Salon, Staff, utcnow
-from db.session import session_scope
-from services.staff import Actor
+from services import transaction
 from settings import Settings
 from web.i18n import Translator
 from web.staff.render import translator
@@ -114,7 +114,7 @@ def _who(session: Session, request: Request, data: SessionData) -> Who:
     if staff.locked_until is not None and staff.locked_until > utcnow():
         raise StaffAuthError("locked")
     salon = session.get_one(Salon, data.salon_id)
-    actor = Actor(salon_id=salon.id, staff_id=staff.id, name=staff.name)
+    actor = Actor(salon_id=salon.id, staff_id=staff.id, name=staff.name, via="web")
     return Who(actor, salon, staff, data.csrf, translator(request, salon.timezone))
 
 
@@ -125,12 +125,12 @@ def acting(
     """The database session and the signed-in staff member; ``change`` checks the CSRF token.
 
     The session commits when the block ends without an error (the action and its access-log
-    row together), and rolls back otherwise.
+    row together) or with a use case's refusal (its access-log row), and rolls back otherwise.
     """
     data = session_data(request, settings)
     if data is None:
         raise StaffAuthError("signed_out")
     if change and not same_token(data.csrf, csrf_token):
         raise StaffAuthError("csrf")
-    with session_scope(settings.database_url) as session:
+    with transaction(settings.database_url) as session:
         yield session, _who(session, request, data)

@@ -1,8 +1,8 @@
 """Client pages: search, the client card (consent ticks and history), consent answers,
 "no reminders", export (G3) and forget (G1, confirmed with the PIN again).
 
-Every page that shows client data and every change writes one access-log row; another salon's
-client is "not found" (404).
+Every route calls one use case (:mod:`services.clients`, :mod:`services.rights`), which writes
+the access-log row; another salon's client is "not found" (404). Bad input is shown in its form.
 """
 
 from __future__ import annotations
@@ -13,55 +13,32 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from db.consent import record_consent
-from db.forget import AlreadyForgotten
 from db.models import Client, Staff
-from gate.contacts import normalise_phone
-from services.clients import ANSWERS, ConsentAnswers, NewClient, create_client
-from services.export import export_client
-from services.lookups import client_document
-from services.rights import client_by_id, forget, set_no_reminders
-from services.staff import BadPin, PinRefused, sign_in
+from services import clients as cases
+from services import rights
+from services.clients import ANSWERS, ConsentAnswer, ConsentAnswers, NewClient
+from services.errors import BadInput, Conflict, Forbidden, SalonpostError
+from services.lookups import client_by_id
+from services.staff import sign_in
 from settings import Settings
-from web.staff.audit import log
 from web.staff.auth import Who, acting
 from web.staff.render import render
 
 DONE = ("consent", "no_reminders", "forgotten", "client_created")
 
 
-def search(session: Session, who: Who, query: str) -> list[Client]:
-    like = f"%{query.strip()}%"
-    phone = normalise_phone(query, region=who.salon.default_region)
-    matches = or_(
-        Client.ref.ilike(like),
-        Client.first_name.ilike(like),
-        Client.last_name.ilike(like),
-        Client.email_normalized == query.strip().lower(),
-        Client.phone_e164 == (phone or "-"),
-    )
-    return list(
-        session.scalars(
-            select(Client)
-            .where(Client.salon_id == who.salon.id, matches)
-            .order_by(Client.ref)
-            .limit(50)
-        )
-    )
-
-
 def _card(request: Request, s: Session, who: Who, client: Client, **values: Any) -> Response:
-    document = client_document(s, client)
+    document = cases.client_document(s, client)
     rows = s.execute(select(Staff.id, Staff.name).where(Staff.salon_id == who.salon.id))
     staff_names = {staff_id: name for staff_id, name in rows}
     done = request.query_params.get("done")
     return render(
         request, "staff/client.html", who.t, who=who, client=client, doc=document,
-        staff_names=staff_names, done=f"done.{done}" if done in DONE else None,
+        staff_names=staff_names, done=f"staff.done.{done}" if done in DONE else None,
         status_code=values.pop("status_code", 200), **values,
     )  # fmt: skip
 
@@ -81,16 +58,14 @@ def router(settings: Settings) -> APIRouter:
     @r.get("")
     def clients(request: Request, q: str = "") -> Response:
         with acting(request, settings) as (s, who):
-            found = search(s, who, q) if q.strip() else None
-            if found is not None:
-                log(s, who, "clients.search", detail=f"{len(found)} found")
+            found = cases.search(s, who.actor, who.salon, q) if q.strip() else None
             return render(request, "staff/clients.html", who.t, who=who, q=q, found=found)
 
     @r.get("/{client_id}")
     def card(request: Request, client_id: int) -> Response:
         with acting(request, settings) as (s, who):
             client = client_by_id(s, who.salon, client_id)
-            log(s, who, "client.show", client_id=client.id)
+            cases.show(s, who.actor, who.salon, client)
             return _card(request, s, who, client)
 
     @r.get("/{client_id}/forget")
@@ -105,7 +80,7 @@ def router(settings: Settings) -> APIRouter:
     ) -> Response:
         with acting(request, settings, csrf_token=csrf_token, change=True) as (s, who):
             client = client_by_id(s, who.salon, client_id)
-            document = export_client(s, who.salon, client, who.actor)
+            document = rights.export(s, who.actor, who.salon, client)
         body = json.dumps(document, ensure_ascii=False, indent=2)
         name = f"client-{client_id}-export.json"
         return Response(
@@ -149,18 +124,17 @@ def _create(request: Request, settings: Settings, form: dict[str, str], csrf: st
     """C3: the client with the marketing answer per channel, or the form again with the error."""
     with acting(request, settings, csrf_token=csrf, change=True) as (s, who):
         try:
-            born = dt.date.fromisoformat(form["birth_date"]) if form["birth_date"] else None
             contact = {name: form[name] or None for name in CONTACT_FIELDS}
-            new = NewClient(form["ref"], birth_date=born, **contact)
+            new = NewClient(form["ref"], birth_date=_birth_date(form["birth_date"]), **contact)
             answers = ConsentAnswers(
                 form["sms_consent"], form["email_consent"], form["form_ref"] or None
             )
-            client = create_client(
-                s, who.salon, new, answers, who.actor, secret_key=settings.secret_key
+            client = cases.create(
+                s, who.actor, who.salon, new, answers, secret_key=settings.secret_key
             )
-        except ValueError as exc:  # an IntakeError, or a birth date that is no date
-            s.rollback()
-            return _new_form(request, who, form, who.t("newclient.refused", what=str(exc)))
+        except BadInput as exc:  # nothing was stored: the form again, with what was typed
+            what = exc.message(who.t.lang)
+            return _new_form(request, who, form, who.t("staff.newclient.refused", what=what))
         client_id = client.id
     return RedirectResponse(f"/staff/clients/{client_id}?done=client_created", 303)
 
@@ -178,16 +152,12 @@ def _change_routes(r: APIRouter, settings: Settings) -> None:
     ) -> Response:
         with acting(request, settings, csrf_token=csrf_token, change=True) as (s, who):
             client = client_by_id(s, who.salon, client_id)
-            error = _consent_error(client, channel, action, source, evidence)
-            if error:
-                return _card(request, s, who, client, error=who.t(error), status_code=422)
-            record_consent(
-                s, salon_id=who.salon.id, client_id=client.id, channel=channel, action=action,
-                source=source, staff_id=who.actor.staff_id, evidence=evidence.strip() or None,
-            )  # fmt: skip
-            log(
-                s, who, "consent.record", client_id=client.id, detail=f"{channel} {action} {source}"
-            )
+            answer = ConsentAnswer(channel, action, source, evidence)
+            try:
+                cases.record_answer(s, who.actor, who.salon, client, answer)
+            except SalonpostError as exc:
+                error = who.t(_CONSENT_ERRORS.get(exc.key, "staff.consent.invalid"))
+                return _card(request, s, who, client, error=error, status_code=422)
         return RedirectResponse(f"/staff/clients/{client_id}?done=consent", 303)
 
     @r.post("/{client_id}/no-reminders")
@@ -199,7 +169,7 @@ def _change_routes(r: APIRouter, settings: Settings) -> None:
     ) -> Response:
         with acting(request, settings, csrf_token=csrf_token, change=True) as (s, who):
             client = client_by_id(s, who.salon, client_id)
-            set_no_reminders(s, who.salon, client, who.actor, on=on == "1")
+            cases.set_no_reminders(s, who.actor, who.salon, client, on=on == "1")
         return RedirectResponse(f"/staff/clients/{client_id}?done=no_reminders", 303)
 
     @r.post("/{client_id}/forget")
@@ -213,7 +183,7 @@ def _change_routes(r: APIRouter, settings: Settings) -> None:
         with acting(request, settings, csrf_token=csrf_token, change=True) as (s, who):
             client = client_by_id(s, who.salon, client_id)
             name = who.staff.name
-        error = None if confirm == "1" else "forget.confirm_missing"
+        error = None if confirm == "1" else "staff.forget.confirm_missing"
         error = error or _pin_error(settings, who, name, pin)
         with acting(request, settings, csrf_token=csrf_token, change=True) as (s, who):
             client = client_by_id(s, who.salon, client_id)
@@ -223,10 +193,10 @@ def _change_routes(r: APIRouter, settings: Settings) -> None:
                     error=who.t(error), status_code=422,
                 )  # fmt: skip
             try:
-                forget(s, who.salon, client, who.actor, secret_key=settings.secret_key)
-            except AlreadyForgotten:
+                rights.forget(s, who.actor, who.salon, client, secret_key=settings.secret_key)
+            except Conflict:
                 return _card(
-                    request, s, who, client, error=who.t("forget.already"), status_code=409
+                    request, s, who, client, error=who.t("staff.forget.already"), status_code=409
                 )
         return RedirectResponse(f"/staff/clients/{client_id}?done=forgotten", 303)
 
@@ -237,22 +207,22 @@ def _pin_error(settings: Settings, who: Who, name: str, pin: str) -> str | None:
         sign_in(
             settings.database_url, who.salon.id, name, pin, pepper=settings.checked_pin_pepper()
         )
-    except BadPin:
-        return "login.bad_pin"
-    except PinRefused as exc:
-        return "forget.locked" if exc.locked_until is not None else "forget.wrong_pin"
+    except BadInput:
+        return "staff.login.bad_pin"
+    except Forbidden as exc:
+        return "staff.forget.locked" if exc.locked_until is not None else "staff.forget.wrong_pin"
     return None
 
 
-def _consent_error(
-    client: Client, channel: str, action: str, source: str, evidence: str
-) -> str | None:
-    if client.anonymised_at is not None:
-        return "consent.forgotten"
-    if channel not in ("sms", "email") or action not in ("granted", "withdrawn"):
-        return "consent.invalid"
-    if source not in ("oral", "form"):
-        return "consent.invalid"
-    if source == "form" and action == "granted" and not evidence.strip():
-        return "consent.form_needs_ref"
-    return None
+# A refused consent answer, in the words of the client card.
+_CONSENT_ERRORS = {
+    "error.client_forgotten": "staff.consent.forgotten",
+    "error.form_ref_needed": "staff.consent.form_needs_ref",
+}
+
+
+def _birth_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise BadInput("error.bad_option", field="birth_date", what=exc) from None

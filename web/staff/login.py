@@ -1,8 +1,9 @@
 """Sign in (salon, name, PIN) and sign out.
 
-Wrong PINs count towards the lock-out exactly as on the command line (:func:`services.staff.sign_in`);
-an unknown salon, an unknown name and a wrong PIN get the same answer. The sign-in form has its
-own CSRF token (a random value in a short-lived cookie, echoed by the form).
+Wrong PINs count towards the lock-out exactly as on the command line
+(:func:`services.staff.sign_in`); an unknown salon, an unknown name and a wrong PIN get the same
+answer. The sign-in form has its own CSRF token (a random value in a short-lived cookie, echoed
+by the form).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from db.session import session_scope
-from services.lookups import NotFound, get_salon
-from services.staff import Actor, BadPin, PinRefused, sign_in
+from db.access import Actor
+from services import transaction
+from services.errors import BadInput, Forbidden, NotFound
+from services.lookups import get_salon
+from services.staff import sign_in
 from settings import Settings
 from web.i18n import Translator
 from web.staff.auth import (
@@ -41,11 +44,11 @@ def _form(
 
 
 def _refusal(exc: Exception, t: Translator) -> str:
-    if isinstance(exc, BadPin):
-        return t("login.bad_pin")
-    if isinstance(exc, PinRefused) and exc.locked_until is not None:
-        return t("login.locked", until=t.datetime(exc.locked_until))
-    return t("login.refused")
+    if isinstance(exc, BadInput):
+        return t("staff.login.bad_pin")
+    if isinstance(exc, Forbidden) and exc.locked_until is not None:
+        return t("staff.login.locked", until=t.datetime(exc.locked_until))
+    return t("staff.login.refused")
 
 
 def router(settings: Settings) -> APIRouter:
@@ -70,10 +73,10 @@ def router(settings: Settings) -> APIRouter:
     ) -> Response:
         t = translator(request)
         if not same_token(request.cookies.get(LOGIN_COOKIE) or "", csrf_token):
-            return _form(request, t, error=t("error.csrf"), status_code=403)
+            return _form(request, t, error=t("staff.error.csrf"), status_code=403)
         try:
             actor = _sign_in(settings, salon.strip(), name, pin)
-        except (NotFound, BadPin, PinRefused) as exc:
+        except (NotFound, BadInput, Forbidden) as exc:
             return _form(
                 request, t, error=_refusal(exc, t), status_code=401, salon=salon, name=name
             )
@@ -94,6 +97,6 @@ def router(settings: Settings) -> APIRouter:
 
 def _sign_in(settings: Settings, slug: str, name: str, pin: str) -> Actor:
     pepper = settings.checked_pin_pepper()
-    with session_scope(settings.database_url) as session:
+    with transaction(settings.database_url) as session:
         salon_id = get_salon(session, slug).id
     return sign_in(settings.database_url, salon_id, name, pin, pepper=pepper)

@@ -1,12 +1,9 @@
-"""Handing a queued campaign to the workers, and test messages to the staff member themself.
+"""Handing a queued, resumed or retried campaign to the workers from the web process.
 
-With ``SALONPOST_REDIS_URL`` the plan message goes onto Redis for the worker processes (through a
-broker of this module, so the process-wide one is left alone). On the embedded default the web
-process is the worker: one background thread runs :func:`dispatcher.embedded.run_in_process`
-for each campaign in turn, as ``salonpost campaign queue`` does in the terminal.
-
-A test message is rendered for the catalogue's sample client and handed straight to the channel:
-no delivery row, no client, so it never counts as a campaign delivery.
+With ``SALONPOST_REDIS_URL`` the plan message goes onto Redis for the worker processes
+(:func:`dispatcher.broker.enqueue`). On the embedded default the web process is the worker: one
+background thread runs :func:`dispatcher.embedded.run_in_process` for each campaign in turn, as
+``salonpost campaign queue`` does in the terminal.
 """
 
 from __future__ import annotations
@@ -14,40 +11,19 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import uuid
-from dataclasses import dataclass
 from functools import partial
 
-from channels.base import Message
-from channels.errors import ChannelError
-from db.models import Campaign, Salon
+from db.models import Campaign
 from db.session import session_scope
+from db.states import FINISHED_CAMPAIGN, CampaignStatus
 from dispatcher.runtime import Runtime, configure
-from gate.contacts import normalise_email, normalise_phone
 from settings import Settings
-from templates.catalogue import sample_context
-from templates.sandbox import render
 
 log = logging.getLogger("salonpost.web")
 
 
-class TestMessageError(ValueError):
-    """The test message was not sent; ``key`` names the text shown to staff."""
-
-    def __init__(self, key: str, detail: str = "") -> None:
-        super().__init__(key)
-        self.key = key
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class TestAddress:
-    channel: str
-    address: str
-
-
 class Dispatch:
-    """Starts campaigns on the configured broker and sends test messages."""
+    """Starts campaigns on the configured broker; the runtime the test message is sent with."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -66,9 +42,9 @@ class Dispatch:
         """Plan and send (or resume) the campaign; returns at once."""
         if self.settings.redis_url:
             from dispatcher import actors
-            from dispatcher.queues import redis_broker
+            from dispatcher.broker import enqueue
 
-            redis_broker(self.settings.redis_url).enqueue(actors.plan_campaign.message(campaign_id))
+            enqueue(self.settings.redis_url, actors.plan_campaign.message(campaign_id))
             return
         self._work.put(campaign_id)
         with self._lock:
@@ -93,43 +69,4 @@ class Dispatch:
     def _finished(self, campaign_id: int) -> bool:
         with session_scope(self.settings.database_url) as session:
             status = session.get_one(Campaign, campaign_id).status
-        return status in ("done", "cancelled", "paused")
-
-    def send_test(self, salon: Salon, campaign: Campaign, to: TestAddress) -> str:
-        """Render the campaign for the sample client and send it to ``to``; the provider id."""
-        message = test_message(salon, campaign, to)
-        try:
-            receipt = self.runtime.channel(to.channel).send(message)
-        except ChannelError as exc:
-            raise TestMessageError("test.failed", type(exc).__name__) from exc
-        return receipt.provider_id
-
-
-def test_address(salon: Salon, channel: str, raw: str) -> TestAddress:
-    if channel == "sms":
-        phone = normalise_phone(raw, region=salon.default_region)
-        if phone is None:
-            raise TestMessageError("test.bad_phone")
-        return TestAddress("sms", phone)
-    if channel == "email":
-        email = normalise_email(raw)
-        if email is None:
-            raise TestMessageError("test.bad_email")
-        return TestAddress("email", email)
-    raise TestMessageError("test.bad_channel")
-
-
-def test_message(salon: Salon, campaign: Campaign, to: TestAddress) -> Message:
-    if to.channel not in campaign.channels:
-        raise TestMessageError("test.bad_channel")
-    context = {**sample_context(), "salon_name": salon.name}
-    key = f"test-c{campaign.id}-{uuid.uuid4().hex[:12]}"
-    if to.channel == "sms":
-        body = render(campaign.sms_body or "", context, html=False)
-        return Message("sms", to.address, body, key, sender=salon.sms_sender)
-    subject = "[Test] " + render(campaign.email_subject or "", context, html=False)
-    text = render(campaign.email_text, context, html=False) if campaign.email_text else ""
-    html = render(campaign.email_html, context, html=True) if campaign.email_html else None
-    return Message(
-        "email", to.address, text, key, sender=salon.email_from, subject=subject, html=html
-    )
+        return status in (*FINISHED_CAMPAIGN, CampaignStatus.PAUSED)
