@@ -12,9 +12,10 @@ from rights_support import PEPPER, PIN, SECRET, UTC, add_client
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from db.access import Actor
 from db.consent import record_consent
 from db.models import Campaign, Client, Delivery, Salon, Staff, Suppression, Visit
-from services.staff import Actor, add_staff
+from services.staff import add_staff
 from settings import get_settings
 
 

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from db.access import Actor, log_access
 from db.models import AccessLog, Client, Salon, Staff
-from services.export import FORMAT, client_tables, export_client
-from services.lookups import NotFound
+from services.errors import NotFound
+from services.export import FORMAT, client_tables
+from services.rights import export
 
 
 def test_the_export_holds_every_tables_rows_about_the_client(
@@ -22,7 +23,7 @@ def test_the_export_holds_every_tables_rows_about_the_client(
 ) -> None:
     anna, ben = history["anna"], history["ben"]
     log_access(session, salon.id, mia, "client.show", client_id=ben.id)
-    document = export_client(session, salon, anna, mia)
+    document = export(session, mia, salon, anna)
     session.commit()
     assert document["format"] == FORMAT and document["client"]["ref"] == "K1"
     tables = client_tables()
@@ -47,7 +48,7 @@ def test_another_salons_client_is_not_exported(
     session.add(other)
     session.commit()
     with pytest.raises(NotFound):
-        export_client(session, other, history["anna"], mia)
+        export(session, mia, other, history["anna"])
 
 
 def test_the_cli_exports_json_and_refuses_another_salons_client(

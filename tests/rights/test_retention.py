@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 import dispatcher.retention as retention
 from db.access import Actor
 from db.models import AccessLog, Client, RetentionRun, Salon, Visit
-from dispatcher.retention import due_slot, retention_tick, set_retention
+from dispatcher.retention import due_slot, retention_tick
+from services.rights import set_retention
 
 BERLIN = "Europe/Berlin"
 
@@ -65,7 +66,7 @@ def inactive_salon(session: Session, salon: Salon) -> Salon:
         session.add(
             Visit(salon_id=salon.id, client_id=client.id, visited_at=when, amount=Decimal(30))
         )
-    set_retention(session, salon, 24, Actor(salon.id), now=ENABLED)
+    set_retention(session, Actor(salon.id), salon, 24, now=ENABLED)
     session.commit()
     return salon
 

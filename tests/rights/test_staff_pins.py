@@ -9,11 +9,8 @@ from rights_support import PEPPER, PIN
 from sqlalchemy.orm import Session
 
 from db.models import Salon, Staff
+from services.errors import BadInput, Conflict, Forbidden
 from services.staff import (
-    BadPin,
-    PinRefused,
-    StaffError,
-    StaffExists,
     add_staff,
     pin_matches,
     sign_in,
@@ -26,7 +23,7 @@ T0 = dt.datetime(2025, 3, 1, 10, 0, tzinfo=dt.UTC)
 def _try(database_url: str, staff: Staff, pin: str, at: dt.datetime) -> str:
     try:
         sign_in(database_url, staff.salon_id, staff.name, pin, pepper=PEPPER, now=at)
-    except PinRefused as exc:
+    except Forbidden as exc:
         return "locked" if exc.locked_until else "wrong"
     return "ok"
 
@@ -63,7 +60,7 @@ def test_an_empty_pin_is_a_clear_error_and_counts_nothing(
     database_url: str, session: Session, staff: Staff
 ) -> None:
     for empty in ("", "   "):
-        with pytest.raises(BadPin, match="empty PIN"):
+        with pytest.raises(BadInput, match="empty PIN"):
             sign_in(database_url, staff.salon_id, "Mia", empty, pepper=PEPPER)
     session.expire_all()
     assert session.get_one(Staff, staff.id).failed_pins == 0
@@ -71,12 +68,12 @@ def test_an_empty_pin_is_a_clear_error_and_counts_nothing(
 
 @pytest.mark.parametrize("pin", ["", "123", "1234567", "12a4"])
 def test_a_pin_is_4_to_6_digits(session: Session, salon: Salon, pin: str) -> None:
-    with pytest.raises(BadPin):
+    with pytest.raises(BadInput):
         add_staff(session, salon, "Lea", pin, pepper=PEPPER)
 
 
 def test_staff_names_are_unique_per_salon(session: Session, salon: Salon, staff: Staff) -> None:
-    with pytest.raises(StaffExists):
+    with pytest.raises(Conflict):
         add_staff(session, salon, "Mia", "123456", pepper=PEPPER)
 
 
@@ -95,7 +92,7 @@ def test_the_pin_alone_says_who_acts(database_url: str, session: Session, staff:
     session.commit()
     assert sign_in(database_url, salon.id, None, "24680", pepper=PEPPER).staff_id == other.id
     assert sign_in(database_url, salon.id, None, PIN, pepper=PEPPER).staff_id == staff.id
-    with pytest.raises(StaffError, match="has that PIN"):
+    with pytest.raises(Conflict, match="has that PIN"):
         add_staff(session, salon, "Lea", "24680", pepper=PEPPER)
 
 
@@ -103,17 +100,17 @@ def test_wrong_pins_without_a_name_throttle_the_whole_salon(
     database_url: str, session: Session, staff: Staff
 ) -> None:
     for _ in range(4):
-        with pytest.raises(PinRefused) as refused:
+        with pytest.raises(Forbidden) as refused:
             sign_in(database_url, staff.salon_id, None, "0000", pepper=PEPPER, now=T0)
         assert refused.value.locked_until is None
-    with pytest.raises(PinRefused):
+    with pytest.raises(Forbidden):
         sign_in(database_url, staff.salon_id, None, "0000", pepper=PEPPER, now=T0)
-    with pytest.raises(PinRefused, match="locked"):
+    with pytest.raises(Forbidden, match="locked"):
         sign_in(database_url, staff.salon_id, None, PIN, pepper=PEPPER, now=T0)
     later = T0 + dt.timedelta(minutes=16)
     assert sign_in(database_url, staff.salon_id, None, PIN, pepper=PEPPER, now=later).name == "Mia"
 
 
 def test_a_staff_name_cannot_look_like_a_pin(session: Session, salon: Salon) -> None:
-    with pytest.raises(StaffError, match="cannot be a number"):
+    with pytest.raises(BadInput, match="cannot be a number"):
         add_staff(session, salon, "1234", "5678", pepper=PEPPER)

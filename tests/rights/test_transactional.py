@@ -14,8 +14,10 @@ from db.access import Actor
 from db.consent import record_consent
 from db.models import Campaign, Client, Delivery, Salon
 from dispatcher.runtime import Runtime, configure, get_runtime
-from services.messages import TransactionalError, send_message
-from services.rights import forget, set_no_reminders
+from services.clients import set_no_reminders
+from services.errors import Forbidden, Refused
+from services.messages import send_message
+from services.rights import forget
 
 REMINDER = "Hallo {{ first_name }}, bis morgen um 10 Uhr bei {{ salon_name }}!"
 
@@ -51,7 +53,7 @@ def provider(database_url: str) -> CountingChannel:
 
 def _send(session: Session, salon: Salon, client: Client, actor: Actor, **kw: str) -> object:
     options = {"kind": "reminder", "channel": "sms", "template": REMINDER, **kw}
-    return send_message(session, get_runtime(), salon, client, actor, **options)
+    return send_message(session, actor, get_runtime(), salon, client, **options)
 
 
 def test_a_reminder_reaches_a_client_who_opted_out_of_marketing(
@@ -78,7 +80,7 @@ def test_a_forgotten_client_gets_no_reminder(
     session: Session, salon: Salon, mia: Actor, provider: CountingChannel
 ) -> None:
     client = add_client(session, salon, "K1", 1)
-    forget(session, salon, client, mia, secret_key=SECRET)
+    forget(session, mia, salon, client, secret_key=SECRET)
     session.commit()
     outcome = _send(session, salon, client, mia)
     assert (outcome.status, outcome.rule) == ("skipped", "R7")
@@ -89,7 +91,7 @@ def test_a_no_reminders_client_gets_no_reminder(
     session: Session, salon: Salon, mia: Actor, provider: CountingChannel
 ) -> None:
     client = add_client(session, salon, "K1", 1)
-    set_no_reminders(session, salon, client, mia, on=True)
+    set_no_reminders(session, mia, salon, client, on=True)
     session.commit()
     for kind in ("reminder", "confirmation", "review", "reconnect"):
         assert _send(session, salon, client, mia, kind=kind).rule == "NR"
@@ -98,8 +100,8 @@ def test_a_no_reminders_client_gets_no_reminder(
 
 def test_only_staff_with_a_pin_set_the_no_reminders_flag(session: Session, salon: Salon) -> None:
     client = add_client(session, salon, "K1", 1)
-    with pytest.raises(PermissionError):
-        set_no_reminders(session, salon, client, Actor(salon.id), on=True)
+    with pytest.raises(Forbidden):
+        set_no_reminders(session, Actor(salon.id), salon, client, on=True)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +112,7 @@ def test_templates_are_validated_and_carry_no_unsubscribe_link(
 ) -> None:
     client = add_client(session, salon, "K1", 1)
     session.commit()
-    with pytest.raises(TransactionalError) as refused:
+    with pytest.raises(Refused) as refused:
         _send(session, salon, client, mia, template=template)
     assert refused.value.problems and refused.value.problems[0].rule == "R2"
     session.rollback()

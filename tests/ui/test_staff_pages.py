@@ -24,8 +24,8 @@ from ui_support import (
 from db.consent import current_consent
 from db.models import AccessLog, Campaign, Client, ConsentEvent, Delivery, Salon, Staff, utcnow
 from db.session import session_factory
+from services.texts import text
 from settings import Settings
-from web.texts import TEXTS
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_wrong_salon_name_or_pin_get_one_answer(
         follow_redirects=False,
     )
     assert answer.status_code == 401
-    assert TEXTS["login.refused"][0] in answer.text
+    assert text("staff.login.refused") in answer.text
     assert "salonpost_staff" not in web.cookies
 
 
@@ -298,7 +298,7 @@ def test_retry_failed_sends_again_what_failed_for_a_passing_cause(
     assert f'action="/staff/campaigns/{campaign_id}/retry-failed"' in page.text
     before = access_rows(settings.database_url)
     answer = web.post(f"/staff/campaigns/{campaign_id}/retry-failed", data={"csrf_token": csrf})
-    assert answer.status_code == 200 and TEXTS["done.retried"][0] in answer.text
+    assert answer.status_code == 200 and text("staff.done.retried") in answer.text
     with session_factory(settings.database_url)() as s:
         states = s.execute(
             select(Delivery.error_code, Delivery.status, Delivery.attempts).where(
@@ -338,7 +338,7 @@ def test_a_new_client_is_created_with_the_consent_answer_per_channel(
     csrf = sign_in(web, "anna", "Mara")
     before = access_rows(settings.database_url)
     answer = web.post("/staff/clients/new", data={"csrf_token": csrf, **NEW_CLIENT})
-    assert answer.status_code == 200 and TEXTS["done.client_created"][0] in answer.text
+    assert answer.status_code == 200 and text("staff.done.client_created") in answer.text
     assert 'data-consent="sms" data-state="granted"' in answer.text
     assert 'data-consent="email" data-state="withdrawn"' in answer.text
     with session_factory(settings.database_url)() as s:
