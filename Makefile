@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 RECIPIENTS ?= 100000
 CLIENTS ?= 100000
 
-.PHONY: install system-deps demo test lint typecheck check serve bench clean
+.PHONY: install system-deps demo test lint typecheck imports check serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Salonpost needs Python 3.11 or newer"'
@@ -43,8 +43,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-## Every static check in one command.
-check: lint typecheck
+## The layers of DESIGN.md §2 (import-linter contracts in pyproject.toml).
+imports: install
+	$(BIN)/lint-imports
+
+## Every static check in one command: ruff, ruff format, mypy strict, the import contracts.
+check: lint typecheck imports
 
 serve: install
 	$(BIN)/salonpost serve
@@ -55,4 +59,4 @@ bench: install
 	$(BIN)/python -m bench unsubscribe --requests 5000
 
 clean:
-	rm -rf $(VENV) outbox salonpost.db* test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) outbox salonpost.db* test-artifacts .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -36,6 +36,7 @@ from sqlalchemy import insert, select, update
 from db.migrate import upgrade
 from db.models import Campaign, Client, Delivery, Salon, Visit, utcnow
 from db.session import get_engine, session_scope
+from db.states import MAX_WINDOW_MONTHS, CampaignStatus, DeliveryStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 EMAIL_TEXT = "Hallo {{ first_name }}\n{{ unsubscribe_url }}"
@@ -73,7 +74,7 @@ def naive_send(delivery_id: int) -> None:
     runtime = get_runtime()
     with session_scope(runtime.database_url) as session:
         delivery = session.get(Delivery, delivery_id, with_for_update=True)
-        if delivery is None or delivery.status != "pending":
+        if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return
         campaign = session.get_one(Campaign, delivery.campaign_id)
         salon = session.get_one(Salon, campaign.salon_id)
@@ -156,7 +157,8 @@ def _campaign(url: str, salon_id: int, channel: str) -> int:
                         sms_body=None if email else SMS,
                         email_subject="Hallo {{ first_name }}" if email else None,
                         email_text=EMAIL_TEXT if email else None,
-                        status="queued", queued_at=utcnow(), created_at=utcnow(), window_months=36)
+                        status=CampaignStatus.QUEUED, queued_at=utcnow(), created_at=utcnow(),
+                        window_months=MAX_WINDOW_MONTHS)
                 .returning(Campaign.id)
             ).scalar_one()
         )  # fmt: skip
@@ -305,7 +307,7 @@ def _baseline(stack: Stack, url: str, salon_id: int, count: int) -> float:
         session.execute(
             update(Delivery)
             .where(Delivery.campaign_id == campaign_id, Delivery.id > ids[-1])
-            .values(status="skipped", skip_rule="BL")
+            .values(status=DeliveryStatus.SKIPPED, skip_rule="BL")
         )
     started = time.time()
     for delivery_id in ids:

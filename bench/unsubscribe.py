@@ -63,6 +63,7 @@ from bench.sending import Stack
 from db.migrate import upgrade
 from db.models import Campaign, Client, ConsentEvent, Salon, Visit, utcnow
 from db.session import get_engine
+from db.states import MAX_WINDOW_MONTHS, CampaignStatus
 from templates.links import UnsubscribeToken, make_token
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +154,8 @@ def _campaign(url: str, salon_id: int) -> int:
                 insert(Campaign)
                 .values(salon_id=salon_id, name="bench unsubscribe",
                         sms_body="Hallo {{ first_name }}! Abmelden: {{ unsubscribe_url }}",
-                        status="queued", queued_at=utcnow(), created_at=utcnow(), window_months=36)
+                        status=CampaignStatus.QUEUED, queued_at=utcnow(), created_at=utcnow(),
+                        window_months=MAX_WINDOW_MONTHS)
                 .returning(Campaign.id)
             ).scalar_one()
         )  # fmt: skip

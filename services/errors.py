@@ -65,6 +65,10 @@ class Refused(SalonpostError):
         self.problems = list(problems)
         super().__init__(key, rule=rule, **values)
 
+    def __str__(self) -> str:
+        found = [f"{p.rule} [{p.field}] {p.code}: {p.message}" for p in self.problems]
+        return "\n".join([super().__str__(), *found])
+
 
 class Forbidden(SalonpostError):
     """The actor may not do this: ``permission`` names what is missing (a PIN, a staff member);
@@ -103,3 +107,6 @@ class BadInput(SalonpostError):
         self.line = line
         self.problems = list(problems)
         super().__init__(key, **values)
+
+    def __str__(self) -> str:
+        return "\n".join([super().__str__(), *self.problems])

@@ -31,6 +31,7 @@ from twilio.request_validator import RequestValidator
 
 from db.consent import ever_granted, latest_events, record_consent_once
 from db.models import Client, Delivery, InboundMessage, Salon, Suppression, utcnow
+from db.states import OPEN_DELIVERY, DeliveryStatus
 from db.session import session_scope
 from settings import Settings
 
@@ -43,23 +44,24 @@ STOP_WORDS = frozenset(
 START_WORDS = frozenset({"START", "ANMELDEN"})
 
 # Twilio MessageStatus -> our delivery status.
+_SENT, _DELIVERED, _FAILED = DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED
 STATUSES = {
-    "accepted": "sent",
-    "scheduled": "sent",
-    "queued": "sent",
-    "sending": "sent",
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "delivered",
-    "undelivered": "failed",
-    "failed": "failed",
-    "canceled": "failed",
+    "accepted": _SENT,
+    "scheduled": _SENT,
+    "queued": _SENT,
+    "sending": _SENT,
+    "sent": _SENT,
+    "delivered": _DELIVERED,
+    "read": _DELIVERED,
+    "undelivered": _FAILED,
+    "failed": _FAILED,
+    "canceled": _FAILED,
 }
 # A status may only replace statuses listed here: a late "sent" never undoes "delivered".
 EARLIER = {
-    "sent": ("pending", "sending", "unknown"),
-    "delivered": ("pending", "sending", "unknown", "sent"),
-    "failed": ("pending", "sending", "unknown", "sent"),
+    _SENT: OPEN_DELIVERY,
+    _DELIVERED: (*OPEN_DELIVERY, _SENT),
+    _FAILED: (*OPEN_DELIVERY, _SENT),
 }
 # The number itself is unusable or opted out: suppress it for the salon (R9).
 SUPPRESS_CODES = {
@@ -231,7 +233,7 @@ def handle_status(database_url: str, params: dict[str, str]) -> int:
         return 0
     code = params.get("ErrorCode") or None
     values: dict[str, object] = {"status": status, "updated_at": utcnow()}
-    if status == "failed":
+    if status == DeliveryStatus.FAILED:
         values.update(
             error_code=code or params.get("MessageStatus"), error=params.get("ErrorMessage")
         )
@@ -242,7 +244,7 @@ def handle_status(database_url: str, params: dict[str, str]) -> int:
             .values(values)
         )
         changed = cast("CursorResult[Any]", moved).rowcount
-        if status == "failed" and code in SUPPRESS_CODES:
+        if status == DeliveryStatus.FAILED and code in SUPPRESS_CODES:
             _suppress(session, sid, code)
     if not changed:
         log.info("status callback %s %s: no delivery moved (unknown sid or not newer)", sid, status)

@@ -116,7 +116,12 @@ def test_the_one_channel_factory_builds_each_kind_from_the_settings(tmp_path: Pa
     assert isinstance(channel_factory(outbox, "sms")(), OutboxChannel)
     smtp = Settings(email_backend="smtp", smtp_url="smtp://127.0.0.1:25")
     assert isinstance(channel_factory(smtp, "email")(), SmtpChannel)
-    twilio = Settings(sms_backend="twilio", twilio_account_sid="AC1", twilio_auth_token="t")
+    twilio = Settings(
+        sms_backend="twilio",
+        twilio_account_sid="AC1",
+        twilio_auth_token="t",
+        sms_from="+4930123456",
+    )
     assert channel_factory(twilio, "sms")().name == "twilio"
 
 

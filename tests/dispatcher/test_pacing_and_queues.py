@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from dispatcher.broker import dead_letters, queue_depths
+from dispatcher.queues import broker_figures
 from dispatcher.pacing import RedisPacer
 
 pytestmark = pytest.mark.services
@@ -40,5 +40,6 @@ def test_dead_letters_and_queue_depths_are_counted_per_queue(redis_url: str) -> 
     client = redis.Redis.from_url(redis_url)
     client.zadd("salonpost:sends.XQ", {"m1": 1, "m2": 2})
     client.rpush("salonpost:campaigns", "m3")
-    assert dead_letters(redis_url) == {"campaigns": 0, "sends": 2}
-    assert queue_depths(redis_url)["campaigns"] == {"ready": 1, "delayed": 0, "dead": 0}
+    queues = broker_figures(redis_url).queues
+    assert {name: q.dead for name, q in queues.items()} == {"campaigns": 0, "sends": 2}
+    assert (queues["campaigns"].ready, queues["campaigns"].delayed) == (1, 0)
