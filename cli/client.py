@@ -32,6 +32,8 @@ from services.lookups import get_client, get_salon
 client_app = typer.Typer(no_args_is_help=True, help="One client.")
 consent_app = typer.Typer(no_args_is_help=True, help="Marketing consent.")
 Ref = Annotated[str, typer.Argument()]
+# C3: the new-client prompt asks for the marketing answer per channel, in the staff's language.
+PROMPT_SMS, PROMPT_EMAIL = t("cli.prompt_sms"), t("cli.prompt_email")
 
 
 @client_app.command("show")
@@ -90,11 +92,11 @@ def client_create(
     salon: SalonOption,
     sms_consent: Annotated[
         str,
-        typer.Option("--sms-consent", prompt="Marketing SMS? (oral/form/declined/not-asked)"),
+        typer.Option("--sms-consent", prompt=PROMPT_SMS),
     ],
     email_consent: Annotated[
         str,
-        typer.Option("--email-consent", prompt="Marketing email? (oral/form/declined/not-asked)"),
+        typer.Option("--email-consent", prompt=PROMPT_EMAIL),
     ],
     staff: StaffName = None,
     pin: StaffPin = None,

@@ -143,9 +143,8 @@ class SalonpostGroup(TyperGroup):
 def pepper() -> str:
     try:
         return settings().checked_pin_pepper()
-    except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(EXIT_CONFIGURATION) from None
+    except ValueError:
+        fail("cli.pin_pepper_default", code=EXIT_CONFIGURATION)
 
 
 def _ask_pin(pin: str | None) -> str:
@@ -153,7 +152,7 @@ def _ask_pin(pin: str | None) -> str:
         return pin
     if not sys.stdin.isatty():
         raise Forbidden("error.pin_needed")
-    return str(typer.prompt("PIN", hide_input=True, default="", show_default=False))
+    return str(typer.prompt(t("cli.pin_prompt"), hide_input=True, default="", show_default=False))
 
 
 def actor_for(salon_id: int, staff: str | None, pin: str | None, *, required: bool) -> Actor:

@@ -31,8 +31,8 @@ from twilio.request_validator import RequestValidator
 
 from db.consent import ever_granted, latest_events, record_consent_once
 from db.models import Client, Delivery, InboundMessage, Salon, Suppression, utcnow
-from db.states import OPEN_DELIVERY, DeliveryStatus
 from db.session import session_scope
+from db.states import OPEN_DELIVERY, DeliveryStatus
 from settings import Settings
 
 log = logging.getLogger(__name__)

@@ -148,6 +148,10 @@ TEXTS: dict[str, str] = {
     "cli.queues_header": "Queue       bereit verzögert  in Arbeit    tot",
     "cli.queues_rate": "{channel}: {sent} gesendet in {minutes} min; pro Sekunde je Minute: {rates}",
     "cli.queues_campaign": "Kampagne {id} [{salon}] {status}{reason}: {open} von {total} offen",
+    "cli.prompt_sms": "Werbung per SMS? (oral/form/declined/not-asked)",
+    "cli.prompt_email": "Werbung per E-Mail? (oral/form/declined/not-asked)",
+    "cli.pin_prompt": "PIN",
+    "cli.pin_pepper_default": "SALONPOST_PIN_PEPPER hat noch den Entwicklungswert; außerhalb der Entwicklung einen langen Zufallswert setzen",
     # staff
     "staff.nav.skip": "Zum Inhalt springen",
     "staff.nav.label": "Hauptmenü",

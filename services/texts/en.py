@@ -148,6 +148,10 @@ TEXTS: dict[str, str] = {
     "cli.queues_header": "queue        ready  delayed  in flight   dead",
     "cli.queues_rate": "{channel}: {sent} sent in {minutes} min; per second by minute: {rates}",
     "cli.queues_campaign": "campaign {id} [{salon}] {status}{reason}: {open} of {total} open",
+    "cli.prompt_sms": "Marketing SMS? (oral/form/declined/not-asked)",
+    "cli.prompt_email": "Marketing email? (oral/form/declined/not-asked)",
+    "cli.pin_prompt": "PIN",
+    "cli.pin_pepper_default": "SALONPOST_PIN_PEPPER is still the development default; set a long random value outside development",
     # staff
     "staff.nav.skip": "Skip to content",
     "staff.nav.label": "Main",

@@ -7,8 +7,8 @@ import time
 import pytest
 import redis
 
-from dispatcher.queues import broker_figures
 from dispatcher.pacing import RedisPacer
+from dispatcher.queues import broker_figures
 
 pytestmark = pytest.mark.services
 
