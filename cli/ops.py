@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import JsonOption, emit_json, fail, session, settings, t
+from dispatcher.queues import QueuesDocument
 
 
 def serve(
@@ -75,7 +76,7 @@ def queues(as_json: JsonOption = False) -> None:
         typer.echo(line)
 
 
-def as_lines(document: dict[str, Any]) -> list[str]:
+def as_lines(document: QueuesDocument) -> list[str]:
     """The snapshot for a terminal."""
     lines = []
     broker = document["broker"]

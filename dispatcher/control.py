@@ -12,7 +12,7 @@ is misconfigured; ``retry_failed`` then re-queues the transient failures once th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -151,9 +151,22 @@ def _auto_pause(session: Session, campaign_id: int, reason: str) -> None:
     )
 
 
+class Progress(TypedDict):
+    """A campaign's progress (``campaign status --json``'s ``progress``)."""
+
+    total: int
+    done: int
+    open: int
+    unknown: int
+    percent: float
+    rate_per_second: float
+    eta_seconds: int | None
+    pause_reason: str | None
+
+
 def progress(
     session: Session, campaign: Campaign, *, now: dt.datetime | None = None
-) -> dict[str, Any]:
+) -> Progress:
     """Done and open deliveries, the send rate of the last minute and the time left at it."""
     now = now or utcnow()
     window = dt.timedelta(seconds=60)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import redis
 from dramatiq import Message
@@ -239,9 +239,20 @@ def campaign_counts(session: Session) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
-def snapshot(session: Session, redis_url: str | None) -> dict[str, Any]:
+class QueuesDocument(TypedDict):
+    """``salonpost queues --json``, the ops page and /metrics: one document."""
+
+    broker: dict[str, Any] | None  # queues (ready, delayed, in_flight, dead), workers, worker_ages
+    send_rates: dict[str, list[float]]
+    sent_last_minutes: dict[str, int]
+    rate_minutes: int
+    campaigns: dict[str, int]
+    running: list[dict[str, Any]]
+
+
+def snapshot(session: Session, redis_url: str | None) -> QueuesDocument:
     """Everything the ops page, /metrics and ``salonpost queues`` show, as one document."""
-    document: dict[str, Any] = {
+    document: QueuesDocument = {
         "broker": broker_figures(redis_url).as_json() if redis_url else None,
         "send_rates": send_rates(session),
         "sent_last_minutes": sent_total(session),

@@ -17,21 +17,10 @@ from sqlalchemy.orm import Session
 from db.access import Actor, log_access
 from db.models import Campaign, Client, Delivery, Exclusion, Salon
 from db.states import CampaignKind, DeliveryStatus
-from dispatcher.control import progress
+from dispatcher.control import Progress, progress
 from dispatcher.planning import live_audience, live_exclusions
 from services.campaigns import Validation
 from services.lookups import get_campaign
-
-
-class Progress(TypedDict):
-    total: int
-    done: int
-    open: int
-    unknown: int
-    percent: float
-    rate_per_second: float
-    eta_seconds: int | None
-    pause_reason: str | None
 
 
 class StatusDocument(TypedDict):
@@ -141,7 +130,7 @@ def _status_of(session: Session, campaign: Campaign) -> StatusDocument:
         ),
         "queued_at": _iso(campaign.queued_at),
         "finished_at": _iso(campaign.finished_at),
-        "progress": progress(session, campaign),  # type: ignore[typeddict-item]
+        "progress": progress(session, campaign),
     }
 
 

@@ -29,7 +29,7 @@ class SalonpostCollector(Collector):
         self.database_url = database_url
         self.redis_url = redis_url
 
-    def _snapshot(self) -> tuple[dict[str, Any], bool]:
+    def _snapshot(self) -> tuple[queues.QueuesDocument, bool]:
         with session_scope(self.database_url) as session:
             try:
                 return queues.snapshot(session, self.redis_url), True
@@ -59,7 +59,7 @@ def _broker_metrics(broker: dict[str, Any] | None) -> Iterator[Metric]:
     yield workers
 
 
-def _database_metrics(figures: dict[str, Any]) -> Iterator[Metric]:
+def _database_metrics(figures: queues.QueuesDocument) -> Iterator[Metric]:
     rate = GaugeMetricFamily(
         "salonpost_messages_per_second", "Messages sent per second, last minute", labels=["channel"]
     )

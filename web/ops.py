@@ -67,7 +67,7 @@ class OpsGuard:
         return self.bearer(request) or (self.allows(request) and same_token(self.csrf, csrf_token))
 
 
-def _figures(settings: Settings) -> tuple[dict[str, object], str | None]:
+def _figures(settings: Settings) -> tuple[queues.QueuesDocument, str | None]:
     """The snapshot, and the broker error when Redis could not be read."""
     with session_scope(settings.database_url) as session:
         try:
