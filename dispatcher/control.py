@@ -164,9 +164,7 @@ class Progress(TypedDict):
     pause_reason: str | None
 
 
-def progress(
-    session: Session, campaign: Campaign, *, now: dt.datetime | None = None
-) -> Progress:
+def progress(session: Session, campaign: Campaign, *, now: dt.datetime | None = None) -> Progress:
     """Done and open deliveries, the send rate of the last minute and the time left at it."""
     now = now or utcnow()
     window = dt.timedelta(seconds=60)

@@ -56,15 +56,20 @@ class NoPacing:
 
 
 class RedisPacer:
-    """Limits shared through Redis (``redis_url``) by every worker process and thread."""
+    """Limits shared through one Redis by every worker process and thread (``from_url``; the
+    fast unit tests give it a fakeredis client)."""
 
-    def __init__(self, redis_url: str, *, lease: float) -> None:
-        self.backend: Any = RedisBackend(url=redis_url)
+    def __init__(self, client: redis.Redis, *, lease: float) -> None:
+        self.backend: Any = RedisBackend(client=client)
         # Holds need a plain SET and EXISTS, which the limiter backends do not offer.
-        self._redis = redis.Redis.from_url(redis_url)
+        self._redis = client
         # A dead worker's connection slot frees itself after one claim lease.
         self.slot_ttl_ms = int(lease * 1000)
         self._buckets: dict[tuple[str, float], BucketRateLimiter] = {}
+
+    @classmethod
+    def from_url(cls, redis_url: str, *, lease: float) -> RedisPacer:
+        return cls(redis.Redis.from_url(redis_url), lease=lease)
 
     def wait_turn(self, key: str, per_second: float, *, timeout: float) -> bool:
         limiter = self._bucket(key, per_second)

@@ -28,7 +28,7 @@ from db.models import (
     UTCDateTime,
     utcnow,
 )
-from db.states import CampaignStatus, DeliveryStatus
+from db.states import MAX_WINDOW_MONTHS, CampaignStatus, DeliveryStatus
 from gate.audience import audience_query
 from gate.rules import AudienceContext
 
@@ -56,7 +56,7 @@ def audience_context(salon: Salon, campaign: Campaign, now: dt.datetime) -> Audi
         now=now,
         timezone=salon.timezone,
         # Staff may narrow the window, never widen it past the salon's (at most 36 months).
-        window_months=min(campaign.window_months, salon.window_months, 36),
+        window_months=min(campaign.window_months, salon.window_months, MAX_WINDOW_MONTHS),
         gate_on=salon.gate_on,
         minor_age=salon.minor_age,
     )

@@ -137,7 +137,7 @@ class Runtime:
         if self._pacer is None:
             limited = self.rates or self.concurrency
             self._pacer = (
-                RedisPacer(self.redis_url, lease=self.claim_timeout)
+                RedisPacer.from_url(self.redis_url, lease=self.claim_timeout)
                 if (limited and self.redis_url)
                 else NoPacing()
             )

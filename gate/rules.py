@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
 
+from db.states import MAX_WINDOW_MONTHS
 from gate.dates import adult_born_on_or_before, local_midnight_utc, window_start
 from gate.decisions import Decision, allow, refuse
 
 Channel = str  # "sms" | "email"
 
-MAX_WINDOW_MONTHS = 36
 # A Decimal, as amounts are: comparing a Decimal with an int converts the int every time.
 NOTHING_PAID = Decimal(0)
 
@@ -77,7 +77,7 @@ class AudienceContext:
         if self.now.tzinfo is None:
             raise ValueError(f"naive now {self.now!r}: the gate needs an aware time")
         if not 1 <= self.window_months <= MAX_WINDOW_MONTHS:
-            # R3: staff may narrow the window, never widen it past 36 months.
+            # R3: staff may narrow the window, never widen it past MAX_WINDOW_MONTHS.
             raise ValueError(
                 f"window_months must be 1..{MAX_WINDOW_MONTHS}, not {self.window_months}"
             )

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.services
 
 
 def test_a_sender_gets_one_slot_per_bucket_and_a_hold_stops_it(redis_url: str) -> None:
-    pacer = RedisPacer(redis_url, lease=10)
+    pacer = RedisPacer.from_url(redis_url, lease=10)
     key = f"test:{time.time_ns()}"
     started = time.monotonic()
     for _ in range(3):
@@ -26,7 +26,10 @@ def test_a_sender_gets_one_slot_per_bucket_and_a_hold_stops_it(redis_url: str) -
 
 
 def test_smtp_connections_are_limited_over_every_worker(redis_url: str) -> None:
-    pacer, other = RedisPacer(redis_url, lease=10), RedisPacer(redis_url, lease=10)
+    pacer, other = (
+        RedisPacer.from_url(redis_url, lease=10),
+        RedisPacer.from_url(redis_url, lease=10),
+    )
     with (
         pacer.connection_slot("smtp:host", 1) as first,
         other.connection_slot("smtp:host", 1) as second,

@@ -47,7 +47,7 @@ class CampaignInput(BaseModel):
         try:
             months = int(self.window_months)
         except ValueError:
-            months = 0  # the draft names it: the window is 1 to 36 months
+            months = 0  # not a number: the draft names it (the window is 1 to 36 months)
         return Draft(name=self.name, texts=self.texts(), window_months=months)
 
     @classmethod

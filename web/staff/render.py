@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from db.states import MAX_WINDOW_MONTHS
 from web.i18n import LANG_COOKIE, Translator, choose_language
 from web.pages import PAGES
 
@@ -17,6 +18,8 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# The pages' form limits are the rules' own (R3's window).
+_env.globals["MAX_WINDOW_MONTHS"] = MAX_WINDOW_MONTHS
 
 # Scripts and styles come from /static only; the email preview is a sandboxed srcdoc frame.
 SECURITY_HEADERS = {

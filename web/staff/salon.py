@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from db.states import MAX_WINDOW_MONTHS
 from services.salons import SalonSettings, SettingsRefused, update_settings
 from settings import Settings
 from web.staff.auth import acting
@@ -23,7 +24,7 @@ class SalonInput(BaseModel):
     """The settings form as posted (every field a string, as typed)."""
 
     csrf_token: str = ""
-    window_months: str = "36"
+    window_months: str = str(MAX_WINDOW_MONTHS)
     minor_age: str = "16"
     retention_months: str = "0"
     quiet_start: str = "20:00"
