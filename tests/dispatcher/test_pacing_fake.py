@@ -37,8 +37,8 @@ def test_connection_slots_are_shared_and_given_back() -> None:
     with (
         one.connection_slot("smtp:host", 2) as first,
         other.connection_slot("smtp:host", 2) as second,
+        other.connection_slot("smtp:host", 2) as third,
     ):
-        with other.connection_slot("smtp:host", 2) as third:
-            assert (first, second, third) == (True, True, False)
+        assert (first, second, third) == (True, True, False)
     with one.connection_slot("smtp:host", 1) as again:
         assert again
