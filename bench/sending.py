@@ -29,14 +29,15 @@ from pathlib import Path
 
 import dramatiq
 import psycopg
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message as QueueMessage
 from sqlalchemy import insert, select, update
 
+import dispatcher.actors  # noqa: F401  (installs the process's broker, which the naive actor joins)
 from db.migrate import upgrade
 from db.models import Campaign, Client, Delivery, Salon, Visit, utcnow
 from db.session import get_engine, session_scope
 from db.states import MAX_WINDOW_MONTHS, CampaignStatus, DeliveryStatus
+from dispatcher.broker import enqueuer
 
 ROOT = Path(__file__).resolve().parents[1]
 EMAIL_TEXT = "Hallo {{ first_name }}\n{{ unsubscribe_url }}"
@@ -197,7 +198,7 @@ class Stack:
             env=env, cwd=ROOT, stdout=(workdir / "worker.log").open("wb"),
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-        self.broker = RedisBroker(url=self.redis_url, namespace="salonpost")
+        self.broker = enqueuer(self.redis_url)
         self.peak_rss = 0
         self._offset = 0
         self._accepted: list[tuple[float, str]] = []
