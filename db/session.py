@@ -44,12 +44,18 @@ def session_factory(url: str) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
+def session_scope(
+    url: str, *, commit_on: tuple[type[BaseException], ...] = ()
+) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error, except the errors of
+    ``commit_on``: those commit what was written before them (a refusal's log row)."""
     session = session_factory(url)()
     try:
         yield session
         session.commit()
+    except commit_on:
+        session.commit()
+        raise
     except BaseException:
         session.rollback()
         raise

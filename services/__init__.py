@@ -29,7 +29,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from db.session import session_factory
+from db.session import session_scope
 from services.errors import SalonpostError
 
 
@@ -38,15 +38,5 @@ def transaction(database_url: str) -> Iterator[Session]:
     """One use case's session: committed when it returns, and also when it raises a
     :class:`SalonpostError` (a refusal keeps its access-log row and changed nothing else);
     rolled back on any other error."""
-    session = session_factory(database_url)()
-    try:
+    with session_scope(database_url, commit_on=(SalonpostError,)) as session:
         yield session
-        session.commit()
-    except SalonpostError:
-        session.commit()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,9 +51,10 @@ def create(
     return salon
 
 
-@dataclass(frozen=True)
-class SalonSettings:
+class SalonSettings(BaseModel):
     """The salon settings form, as typed (strings); :meth:`errors` says what is wrong."""
+
+    model_config = ConfigDict(frozen=True)
 
     window_months: str = str(MAX_WINDOW_MONTHS)
     minor_age: str = "16"

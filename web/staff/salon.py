@@ -11,26 +11,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
 
-from db.states import MAX_WINDOW_MONTHS
 from services.salons import SalonSettings, SettingsRefused, update_settings
 from settings import Settings
 from web.staff.auth import acting
 from web.staff.render import render
 
 
-class SalonInput(BaseModel):
-    """The settings form as posted (every field a string, as typed)."""
+class SalonInput(SalonSettings):
+    """The settings form as posted, with its CSRF token."""
 
     csrf_token: str = ""
-    window_months: str = str(MAX_WINDOW_MONTHS)
-    minor_age: str = "16"
-    retention_months: str = "0"
-    quiet_start: str = "20:00"
-    quiet_end: str = "08:00"
-    sms_sender: str = ""
-    email_from: str = ""
 
     def settings(self) -> SalonSettings:
         return SalonSettings(**self.model_dump(exclude={"csrf_token"}))
