@@ -34,7 +34,7 @@ from ui_support import (
 from db.models import Campaign
 from db.session import session_factory
 from dispatcher import actors
-from dispatcher.queues import redis_broker
+from dispatcher.broker import enqueue
 from settings import Settings
 from web.app import create_app
 
@@ -157,7 +157,7 @@ def test_ops_page_metrics_and_cli_show_a_real_worker(
     csrf = sign_in(web, "anna", "Mara")
     web.post(f"/staff/campaigns/{campaign_id}/queue", data={"csrf_token": csrf})
     # Too many arguments: the actor fails with a TypeError, which is never retried.
-    redis_broker(str(settings.redis_url)).enqueue(actors.plan_campaign.message(1, 2, 3))
+    enqueue(str(settings.redis_url), actors.plan_campaign.message(1, 2, 3))
 
     before = web.get("/ops", headers=BEARER).text
     assert _figure(before, "campaigns", "ready") == 2
