@@ -12,11 +12,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy.orm import Session
-from typer._click.core import Context  # the click that typer ships and types against
 from typer.core import TyperGroup
 
 from db.access import OPERATOR, Actor
@@ -27,6 +26,9 @@ from services.lookups import get_salon, salon_of_campaign
 from services.staff import is_pin, sign_in
 from services.texts import has, text
 from settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the click typer ships and types its groups against (not needed at run time)
+    from typer._click.core import Context
 
 # Exit codes: 1 the action was refused or failed (any error of services.errors); 2 the
 # deployment is misconfigured (a development secret outside development).
