@@ -2,7 +2,8 @@
 
 ``create_app(settings)`` wires the routers of :mod:`web.unsubscribe` and :mod:`web.twilio`, the
 staff UI (:mod:`web.staff`), the operator page and metrics (:mod:`web.ops`, :mod:`web.metrics`;
-on only with an ``ops_token``) and the trusted-proxy middleware; run it with
+on only with an ``ops_token``), the trusted-proxy middleware and the body limit of every route
+(:mod:`web.body_limit`); run it with
 ``uvicorn web.app:create_app --factory``. Nothing here redirects (no HTTPS redirect, no
 trailing-slash redirect): RFC 8058 one-click POSTs and Twilio webhooks must get their answer
 from the URL they called (the staff pages redirect only after their own form posts).
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from db.session import session_scope
 from settings import Settings, get_settings
 from web import metrics, ops, staff, twilio, unsubscribe
+from web.body_limit import BodyLimitMiddleware
 from web.proxy import TrustedProxyMiddleware
 
 
@@ -37,6 +39,8 @@ def create_app(settings: Settings | None = None, *, ops_token: str | None = None
     app.include_router(ops.router(settings, guard))
     app.include_router(metrics.router(settings, guard))
     app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
+    # Added last, so it runs first: no body is read before its route's limit is known.
+    app.add_middleware(BodyLimitMiddleware)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

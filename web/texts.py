@@ -476,4 +476,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ops.done_retry": ("Message put back on its queue.", "Nachricht wieder eingereiht."),
     "ops.done_discard": ("Message discarded.", "Nachricht verworfen."),
     "ops.done_gone": ("That message is gone already.", "Diese Nachricht ist schon weg."),
+    # request limits and refusals of the whole app (plain text, web/body_limit.py, web/loopback.py)
+    "limit.too_large": (
+        "Request too large: at most {kb} KB here.",
+        "Anfrage zu groß: hier höchstens {kb} KB.",
+    ),
+    "limit.bad_length": (
+        "Invalid Content-Length header.",
+        "Ungültige Angabe Content-Length.",
+    ),
 }
