@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.pages import pick_language
-from web.texts import TEXTS
+from web.plain import answer
 
 KB = 1024
 
@@ -141,25 +140,5 @@ class _Counted:
             await _answer(send, scope, 413, "limit.too_large", self.limit)
 
 
-def _language(scope: Scope) -> str:
-    header = next((v for k, v in scope.get("headers", []) if k.lower() == b"accept-language"), b"")
-    return pick_language(header.decode("latin-1"))
-
-
 async def _answer(send: Send, scope: Scope, status: int, key: str, limit: int) -> None:
-    english, german = TEXTS[key]
-    template = german if _language(scope) == "de" else english
-    body = (template.format(kb=max(1, limit // KB)) + "\n").encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await answer(send, scope, status, key, close=True, kb=max(1, limit // KB))

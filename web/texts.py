@@ -481,6 +481,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Request too large: at most {kb} KB here.",
         "Anfrage zu groß: hier höchstens {kb} KB.",
     ),
+    "refused.development_secret": (
+        "This server still uses a development secret and answers on 127.0.0.1 only.",
+        "Dieser Server nutzt noch einen Entwicklungsschlüssel und antwortet nur auf 127.0.0.1.",
+    ),
     "limit.bad_length": (
         "Invalid Content-Length header.",
         "Ungültige Angabe Content-Length.",
