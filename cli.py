@@ -392,7 +392,13 @@ def campaign_queue(
     """Queue a valid draft campaign for sending (refused when any rule fails)."""
     from db.campaigns import get_campaign
     from db.models import Campaign
+    from exposure import refuse_public_links
 
+    # Before anything is queued: no worker would send links signed with the public secret.
+    current = settings()
+    refuse_public_links(
+        secret_key=current.secret_key, base_url=current.base_url, language=current.language
+    )
     actor = actor_for_campaign(campaign_id, staff, pin)
     with session() as s:
         campaign = get_campaign(s, campaign_id)
@@ -675,6 +681,12 @@ def serve(
     """Run the web app (unsubscribe pages, provider webhooks)."""
     import uvicorn
 
+    from exposure import refuse_exposed_web
+    from web.app import serving_lines
+
+    refuse_exposed_web(settings(), bind=host)  # the development secret on loopback only
+    for line in serving_lines(settings(), host=host, port=port):
+        typer.echo(line)
     # Forwarded headers are trusted only from SALONPOST_TRUSTED_PROXIES (web/proxy.py), never
     # by uvicorn's own default of 127.0.0.1.
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, proxy_headers=False)

@@ -2,6 +2,8 @@
 
 ``SALONPOST_REDIS_URL`` set: a Redis broker shared by every web and worker process.
 Unset: the embedded default, an in-process stub broker with a worker in the same process.
+Either way no worker boots that would sign links to a public ``BASE_URL`` with the development
+secret (:class:`RefusePublicLinks`).
 """
 
 from __future__ import annotations
@@ -10,15 +12,35 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
+from exposure import refuse_public_links
 from settings import get_settings
 
 QUEUES = ("campaigns", "sends")
 
 
+class RefusePublicLinks(dramatiq.Middleware):
+    """Every worker signs unsubscribe links: none boots with the public development secret for
+    a ``BASE_URL`` that others open (``dramatiq`` exits with the one-line reason)."""
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        from dispatcher.runtime import get_runtime
+
+        runtime = get_runtime()
+        refuse_public_links(
+            secret_key=runtime.secret_key,
+            base_url=runtime.base_url,
+            language=get_settings().language,
+        )
+
+
 def build_broker(redis_url: str | None) -> dramatiq.Broker:
-    if redis_url:
-        return RedisBroker(url=redis_url, namespace="salonpost")  # type: ignore[no-untyped-call]
-    return StubBroker()
+    built: dramatiq.Broker = (
+        RedisBroker(url=redis_url, namespace="salonpost")  # type: ignore[no-untyped-call]
+        if redis_url
+        else StubBroker()
+    )
+    built.add_middleware(RefusePublicLinks())
+    return built
 
 
 def use_broker(broker: dramatiq.Broker) -> dramatiq.Broker:

@@ -113,6 +113,32 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Consent recorded: {channel} {action} ({source}).",
         "Einwilligung protokolliert: {channel} {action} ({source}).",
     ),
+    "dev_secret_exposed": (
+        "Refusing to serve on {where} with the development {names}: it is in the public source "
+        "code, so anyone could forge staff sessions and unsubscribe links. Serve on 127.0.0.1 "
+        "only, or set a secret value.",
+        "Start verweigert auf {where} mit dem Entwicklungswert von {names}: er steht im "
+        "öffentlichen Quelltext, jede/r könnte damit Anmeldungen von Mitarbeitenden und "
+        "Abmeldelinks fälschen. Nur auf 127.0.0.1 starten oder einen geheimen Wert setzen.",
+    ),
+    "dev_secret_links": (
+        "Refusing to sign links to {where} with the development {names}: it is in the public "
+        "source code, so anyone could forge unsubscribe links. Set a secret value.",
+        "Links zu {where} werden nicht mit dem Entwicklungswert von {names} signiert: er steht "
+        "im öffentlichen Quelltext, jede/r könnte damit Abmeldelinks fälschen. Bitte einen "
+        "geheimen Wert setzen.",
+    ),
+    "serving": (
+        "Salonpost serves {url} (Ctrl+C stops it). Staff sign-in: {login}",
+        "Salonpost läuft auf {url} (Strg+C beendet). Anmeldung für Mitarbeitende: {login}",
+    ),
+    "base_url_elsewhere": (
+        "Note: links in messages point to {base_url} (SALONPOST_BASE_URL), not to this port; "
+        "set SALONPOST_BASE_URL={url} for them to reach this server.",
+        "Hinweis: Links in Nachrichten zeigen auf {base_url} (SALONPOST_BASE_URL), nicht auf "
+        "diesen Port; SALONPOST_BASE_URL={url} setzen, damit sie diesen Server erreichen.",
+    ),
+    "generate_secret": ("Generate one with: {command}", "Erzeugen mit: {command}"),
 }
 
 

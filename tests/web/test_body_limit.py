@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web_support import AUTH_TOKEN, BASE_URL, SECRET
+from web_support import AUTH_TOKEN, BASE_URL, PEPPER, SECRET
 
 from db.models import Client, Salon
 from settings import Settings
@@ -78,6 +78,7 @@ def _app(database_url: str):  # type: ignore[no-untyped-def]
         environment="test",
         database_url=database_url,
         secret_key=SECRET,
+        pin_pepper=PEPPER,
         base_url=BASE_URL,
         twilio_auth_token=AUTH_TOKEN,
     )
