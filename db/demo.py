@@ -11,15 +11,18 @@ import csv
 import datetime as dt
 import io
 import random
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from db.campaigns import status_report
-from db.clients import forget_client, get_client
+from db.clients import forget_client, get_client, get_salon
 from db.imports import CLIENT_COLUMNS, VISIT_COLUMNS, import_clients, import_visits
 from db.models import Campaign, Salon, Suppression, utcnow
 from db.session import session_scope
+from db.staff import add_staff
 from settings import Settings, get_settings
 from templates.texts import text
 
@@ -177,6 +180,9 @@ def _unique_slug(session: Any) -> str:
     return slug
 
 
+DEMO_STAFF = "Demo"
+
+
 def seed_demo(settings: Settings, clients: int) -> tuple[str, int]:
     """Create the demo salon, its clients, visits and one campaign; (salon slug, campaign id)."""
     now = utcnow()
@@ -221,12 +227,24 @@ def seed_demo(settings: Settings, clients: int) -> tuple[str, int]:
         return salon.slug, campaign.id
 
 
+def add_demo_staff(settings: Settings, slug: str) -> tuple[str, str]:
+    """A staff member to sign in with, with a fresh random PIN: (name, PIN)."""
+    pin = f"{secrets.randbelow(10**6):06d}"
+    with session_scope(settings.database_url) as session:
+        salon = get_salon(session, slug)
+        add_staff(
+            session, salon, DEMO_STAFF, pin, pepper=settings.checked_pin_pepper(), role="owner"
+        )
+    return DEMO_STAFF, pin
+
+
 def run_demo(*, clients: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     from db.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
     slug, campaign_id = seed_demo(settings, clients)
+    name, pin = add_demo_staff(settings, slug)
 
     def say(key: str, **values: object) -> None:
         echo(text(key, settings.language, **values))
@@ -241,16 +259,23 @@ def run_demo(*, clients: int, echo: Callable[[str], Any]) -> dict[str, Any]:
         link = _first_link(settings)
     say("demo_deliveries", counts=report["deliveries"])
     say("demo_outbox", path=Path(settings.outbox_dir).resolve())
-    say("demo_link", link=link)
+    base_url, port = settings.base_url.rstrip("/"), served_port(settings.base_url)
+    say("demo_link", link=link, port=port)
+    say("demo_sign_in", port=port, login=f"{base_url}/staff/login", slug=slug, name=name, pin=pin)
     return report
+
+
+def served_port(base_url: str) -> int:
+    """The port ``salonpost serve`` must listen on for the links of ``base_url`` to reach it."""
+    url = urlsplit(base_url)
+    return url.port or (443 if url.scheme == "https" else 80)
 
 
 def _first_link(settings: Settings) -> str:
     import json
-    from pathlib import Path
 
-    files = sorted(Path(settings.outbox_dir).glob("*.json"))
-    if not files:
-        return "(no SMS in the outbox)"
-    body = str(json.loads(files[-1].read_text(encoding="utf-8"))["body"])
-    return body.rsplit(" ", 1)[-1]
+    for path in sorted(Path(settings.outbox_dir).glob("*.json"), reverse=True):
+        body = json.loads(path.read_text(encoding="utf-8")).get("body")
+        if body:  # a forgotten client's message keeps no body (db/forget.py)
+            return str(body).rsplit(" ", 1)[-1]
+    return "(no SMS in the outbox)"

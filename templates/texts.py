@@ -41,8 +41,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "demo_deliveries": ("Deliveries: {counts}", "Zustellungen: {counts}"),
     "demo_outbox": ("Outbox folder: {path}", "Postausgang (Ordner): {path}"),
     "demo_link": (
-        "Try an unsubscribe link (start the web app with 'salonpost serve'): {link}",
-        "Abmeldelink zum Ausprobieren (Web-App mit 'salonpost serve' starten): {link}",
+        "Try an unsubscribe link (start the web app with 'salonpost serve --port {port}'): {link}",
+        "Abmeldelink zum Ausprobieren (Web-App mit 'salonpost serve --port {port}' starten): "
+        "{link}",
+    ),
+    "demo_sign_in": (
+        "Staff pages: start 'salonpost serve --port {port}', open {login} and sign in with "
+        "salon {slug}, name {name}, PIN {pin}.",
+        "Seiten für Mitarbeitende: 'salonpost serve --port {port}' starten, {login} öffnen und "
+        "anmelden mit Salon {slug}, Name {name}, PIN {pin}.",
     ),
     "bad_option": ("Invalid option: {what}", "Ungültige Angabe: {what}"),
     "staff_added": ("Staff member {name} added.", "Mitarbeiter/in {name} angelegt."),

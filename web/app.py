@@ -7,7 +7,8 @@ on only with an ``ops_token``), the trusted-proxy middleware and the body limit 
 only (:mod:`exposure`, :mod:`web.loopback`). Run it with
 ``uvicorn web.app:create_app --factory``. Nothing here redirects (no HTTPS redirect, no
 trailing-slash redirect): RFC 8058 one-click POSTs and Twilio webhooks must get their answer
-from the URL they called (the staff pages redirect only after their own form posts).
+from the URL they called (the staff pages redirect only after their own form posts, and ``/``
+sends a person to the staff sign-in).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import text
 
 from db.session import session_scope
@@ -51,6 +52,12 @@ def create_app(settings: Settings | None = None, *, ops_token: str | None = None
     app.add_middleware(BodyLimitMiddleware)
     if development_values(settings):
         app.add_middleware(LoopbackOnlyMiddleware, names=development_values(settings))
+
+    @app.api_route("/", methods=["GET", "HEAD"])
+    def home() -> Response:
+        # A person who opens the bare address is on their way to the staff pages: /staff
+        # sends them to the sign-in, or to the campaigns when signed in already.
+        return RedirectResponse("/staff", status_code=303)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

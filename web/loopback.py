@@ -11,6 +11,7 @@ socket, behind which a proxy serves strangers) gets 503 and nothing else.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,7 +25,12 @@ def arrived_on_loopback(scope: Scope) -> bool:
     server = scope.get("server")
     if not server or server[1] is None:  # unknown, or a unix socket
         return False
-    host = str(server[0])
+    return _loopback_host(str(server[0]))
+
+
+@lru_cache(maxsize=256)
+def _loopback_host(host: str) -> bool:
+    # Cached: a server has a handful of local addresses, and this runs on every request.
     return host == "localhost" or is_loopback_ip(host)
 
 
