@@ -742,7 +742,11 @@ def scheduler(
         retention_tick,
         "cron",
         minute=7,
-        kwargs={"database_url": settings().database_url, "secret_key": settings().secret_key},
+        kwargs={
+            "database_url": settings().database_url,
+            "secret_key": settings().secret_key,
+            "outbox_dir": settings().outbox_dir,
+        },
         max_instances=1,
         coalesce=True,
     )

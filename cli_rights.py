@@ -280,14 +280,21 @@ def client_forget(
     """Forget a client on request (G1): irreversible; visits and counts stay for the reports."""
     from db.forget import AlreadyForgotten
     from db.rights import forget
+    from dispatcher.forgetting import outbox_forgetter
 
     actor = actor_for_salon(salon, staff, pin, required=True)
+    files = outbox_forgetter(get_settings().outbox_dir)  # the outbox's copies go too (G1)
     try:
         with _session() as s:
             owner = get_salon(s, salon)
-            forget(s, owner, get_client(s, owner, ref), actor, secret_key=get_settings().secret_key)
+            client = get_client(s, owner, ref)
+            forget(
+                s, owner, client, actor, secret_key=get_settings().secret_key, forget_messages=files
+            )
     except AlreadyForgotten:
         _fail("already_forgotten")
+    except OSError as exc:  # an outbox file could not be rewritten: nothing was forgotten
+        _fail("forget_files_failed", what=exc)
     _say("client_forgotten", ref=ref)
 
 
@@ -413,7 +420,10 @@ def retention_run() -> None:
     """Run every due retention run now (the scheduler does this hourly); safe to repeat."""
     from dispatcher.retention import retention_tick
 
-    reports = retention_tick(get_settings().database_url, secret_key=get_settings().secret_key)
+    current = get_settings()
+    reports = retention_tick(
+        current.database_url, secret_key=current.secret_key, outbox_dir=current.outbox_dir
+    )
     if not reports:
         _say("retention_nothing")
     for r in reports:

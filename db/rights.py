@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.access import log_access
 from db.clients import NotFound, client_document
-from db.forget import anonymise
+from db.forget import ForgetMessages, anonymise
 from db.models import Client, Salon, utcnow
 from db.staff import Actor
 
@@ -50,10 +50,17 @@ def forget(
     *,
     secret_key: str,
     now: dt.datetime | None = None,
+    forget_messages: ForgetMessages | None = None,
 ) -> None:
-    """Forget the client on request (G1); irreversible. The caller commits."""
+    """Forget the client on request (G1); irreversible. The caller commits.
+
+    ``forget_messages``: removes the copies channels keep (the outbox files), see
+    :func:`db.forget.anonymise`.
+    """
     _same_salon(salon, client)
-    anonymise(session, client, secret_key=secret_key, now=now or utcnow())
+    anonymise(
+        session, client, secret_key=secret_key, now=now or utcnow(), forget_messages=forget_messages
+    )
     log_access(session, salon.id, actor, "client.forget", client_id=client.id, detail="request")
     log.info("salon %s: client %s forgotten on request by %s", salon.id, client.id, _who(actor))
 

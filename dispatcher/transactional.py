@@ -158,13 +158,18 @@ def _check_request(kind: str, channel: str, template: str) -> None:
         raise TransactionalError("the template cannot be used", problems)
 
 
+def service_key(campaign_id: int, delivery_id: int) -> str:
+    """A service message's key (``t`` rather than a campaign's ``c``)."""
+    return f"t{campaign_id}-d{delivery_id}"
+
+
 def build(salon: Salon, campaign: Campaign, delivery: Delivery, client: Client) -> Message:
     context = {
         "first_name": client.first_name or "",
         "last_name": client.last_name or "",
         "salon_name": salon.name,
     }
-    key = f"t{campaign.id}-d{delivery.id}"
+    key = service_key(campaign.id, delivery.id)
     assert delivery.address is not None
     if delivery.channel == "sms":
         body = render(campaign.sms_body or "", context, html=False)

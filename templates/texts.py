@@ -90,6 +90,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Client {ref} is forgotten: personal data removed, visits and counts kept.",
         "Kunde/Kundin {ref} ist vergessen: persönliche Daten gelöscht, Besuche und Zahlen bleiben.",
     ),
+    "forget_files_failed": (
+        "Nothing was forgotten: an outbox file could not be rewritten ({what}). Fix it and repeat.",
+        "Nichts wurde vergessen: eine Datei im Postausgang ließ sich nicht überschreiben "
+        "({what}). Bitte beheben und wiederholen.",
+    ),
     "already_forgotten": (
         "This client is forgotten already.",
         "Diese/r Kunde/in ist schon vergessen.",

@@ -388,6 +388,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "forget.wrong_pin": ("Wrong PIN.", "Falsche PIN."),
     "forget.locked": ("Too many wrong PINs: locked.", "Zu viele falsche PINs: gesperrt."),
     "forget.already": ("This client is forgotten already.", "Diese Person ist schon vergessen."),
+    "forget.files_failed": (
+        "Nothing was forgotten: a file in the outbox folder could not be rewritten. Please tell "
+        "your administrator and try again.",
+        "Nichts wurde vergessen: eine Datei im Postausgang ließ sich nicht überschreiben. Bitte "
+        "die Administration informieren und erneut versuchen.",
+    ),
     # salon settings
     "salon.title": ("Salon settings", "Salon-Einstellungen"),
     "salon.save": ("Save settings", "Einstellungen speichern"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -25,11 +26,14 @@ from db.intake import ANSWERS, ConsentAnswers, NewClient, create_client
 from db.models import Client, Staff
 from db.rights import client_by_id, forget, set_no_reminders
 from db.staff import BadPin, PinRefused, sign_in
+from dispatcher.forgetting import outbox_forgetter
 from gate.contacts import normalise_phone
 from settings import Settings
 from web.staff.audit import log
 from web.staff.auth import Who, acting
 from web.staff.render import render
+
+logger = logging.getLogger("salonpost.web")
 
 DONE = ("consent", "no_reminders", "forgotten", "client_created")
 
@@ -222,11 +226,20 @@ def _change_routes(r: APIRouter, settings: Settings) -> None:
                     request, "staff/forget.html", who.t, who=who, client=client,
                     error=who.t(error), status_code=422,
                 )  # fmt: skip
+            files = outbox_forgetter(settings.outbox_dir)  # the outbox's copies go too (G1)
             try:
-                forget(s, who.salon, client, who.actor, secret_key=settings.secret_key)
+                forget(
+                    s, who.salon, client, who.actor,
+                    secret_key=settings.secret_key, forget_messages=files,
+                )  # fmt: skip
             except AlreadyForgotten:
                 return _card(
                     request, s, who, client, error=who.t("forget.already"), status_code=409
+                )
+            except OSError:  # an outbox file could not be rewritten, before any change was made
+                logger.exception("client %s: outbox not rewritten, nothing forgotten", client_id)
+                return _card(
+                    request, s, who, client, error=who.t("forget.files_failed"), status_code=500
                 )
         return RedirectResponse(f"/staff/clients/{client_id}?done=forgotten", 303)
 
