@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,9 +35,13 @@ class Rule:
     pattern: str
     limit: int
     why: str = ""
+    compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", re.compile(self.pattern))
 
     def matches(self, path: str) -> bool:
-        return re.fullmatch(self.pattern, path) is not None
+        return self.compiled.fullmatch(path) is not None
 
 
 RULES: tuple[Rule, ...] = (
