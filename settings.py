@@ -1,19 +1,41 @@
 """Salonpost settings: one class, read once at start-up from ``SALONPOST_*`` variables.
 
 Library code never reads settings itself; the edges (CLI, web app, worker start-up) read them
-and pass plain keyword arguments down.
+and pass plain keyword arguments down. Unsafe values are refused here, at start-up, one line
+each (:class:`StartRefused`): the development secret outside development, and in production a
+``BASE_URL`` that is not https or a ``fake`` channel. Where the development secret and pepper
+may still be used (loopback only, whatever ``ENVIRONMENT`` says) is :mod:`web.exposure`'s rule.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "salonpost-development-secret-change-me"
 DEVELOPMENT_PIN_PEPPER = "salonpost-development-pepper-change-me"
+# How an operator makes a value for SALONPOST_SECRET_KEY or SALONPOST_PIN_PEPPER.
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+class StartRefused(SystemExit):
+    """A process refuses to start: one line for the operator, exit status 1.
+
+    Why a ``SystemExit``: whichever program loaded us (``salonpost``, uvicorn, dramatiq) must
+    end with the message instead of a traceback (a settings traceback prints their values,
+    secrets included), and no ``except Exception`` on the way may swallow the refusal.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Settings(BaseSettings):
@@ -72,13 +94,38 @@ class Settings(BaseSettings):
     pin_pepper: str = DEVELOPMENT_PIN_PEPPER
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if self.environment != "development" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError(
-                "SALONPOST_SECRET_KEY is still the development default; set a long random value "
-                "outside development"
-            )
+    def _refuse_unsafe_values(self) -> Settings:
+        """Every unsafe value at once, one line each, so one restart fixes them all."""
+        problems = self._unsafe_outside_development() + self._unsafe_in_production()
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    def _unsafe_outside_development(self) -> list[str]:
+        if self.environment == "development" or self.secret_key != DEVELOPMENT_SECRET:
+            return []
+        return [
+            "SALONPOST_SECRET_KEY is still the development default; set a long random value "
+            f"outside development ({GENERATE_SECRET})"
+        ]
+
+    def _unsafe_in_production(self) -> list[str]:
+        if self.environment != "production":
+            return []
+        problems = []
+        # RFC 8058: a one-click unsubscribe URI must be https, and so is every link we send.
+        if urlsplit(self.base_url).scheme != "https" or not urlsplit(self.base_url).hostname:
+            problems.append(
+                f"SALONPOST_BASE_URL must be an https URL in production, not {self.base_url!r} "
+                "(RFC 8058 one-click unsubscribe needs https)"
+            )
+        for name, backend in (("SMS", self.sms_backend), ("EMAIL", self.email_backend)):
+            if backend == "fake":
+                problems.append(
+                    f"SALONPOST_{name}_BACKEND=fake is the test provider and sends nothing; "
+                    "use a real channel in production"
+                )
+        return problems
 
     def checked_pin_pepper(self) -> str:
         """The pepper, refused at its default outside development (checked where PINs are used,
@@ -98,4 +145,18 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; invalid ones end the process with one line per problem."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise StartRefused(settings_problems(exc)) from None
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """The problems of ``exc``, one line each, naming the variable, never its value."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = "_".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"SALONPOST_{field}: {message}" if field else message)
+    return "\n".join(lines)

@@ -6,6 +6,12 @@ file per message, named after `Message.key`, so a retry overwrites instead of du
     <key>.eml    email, a complete RFC 5322 message (open it in any mail client)
     <key>.json   SMS: {"to", "from", "body", "key", "encoding", "segments", ...}
 
+When a client is forgotten (G1), :meth:`OutboxChannel.forget` rewrites their files in place
+without recipient, subject, body or unsubscribe link (an email keeps From, Date and Message-ID,
+an SMS its sender, key, encoding and segments). Rewritten, not deleted: the outbox stands for a
+provider's log, so the message stays counted, and `lookup` still knows it was written (a
+reconciler must not send it again).
+
 Errors::
 
     ChannelError
@@ -23,6 +29,8 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Iterable
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,13 @@ from channels.errors import TransientDeliveryError
 
 DEFAULT_EMAIL_SENDER = "Salonpost <no-reply@salonpost.invalid>"
 DEFAULT_SMS_SENDER = "Salonpost"
+SUFFIXES = (".eml", ".json")
+# Only names this channel writes: never a path, never a hidden or temporary file.
+_OWN_FILE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(eml|json)")
+FORGOTTEN = "G1"
+FORGOTTEN_NOTE = "The recipient was forgotten (G1): address, subject and content are removed."
+_KEPT_SMS = ("from", "key", "encoding", "segments")
+_KEPT_EMAIL = ("From", "Date", "Message-ID")
 
 
 class OutboxChannel(Channel):
@@ -79,6 +94,21 @@ class OutboxChannel(Channel):
         """Where the message of `receipt` was written."""
         return self.directory / receipt.provider_id
 
+    def forget(self, names: Iterable[str]) -> list[str]:
+        """Rewrite these messages without anything that names the person (G1).
+
+        ``names``: file names as in ``Receipt.provider_id``, or message keys (both suffixes
+        are looked for). Names of other providers, and files not there, are passed over.
+        Returns the file names rewritten.
+        """
+        rewritten = []
+        for name in sorted(_own_files(names)):
+            path = self.directory / name
+            if path.is_file():  # OSError (permissions, disk full) is the caller's to report
+                write_atomically(path, _forgotten(path))
+                rewritten.append(name)
+        return rewritten
+
     def _sms_json(self, message: Message) -> bytes:
         encoding, segments = sms_encoding(message.body)
         record: dict[str, Any] = {
@@ -92,6 +122,34 @@ class OutboxChannel(Channel):
         if message.status_callback:
             record["status_callback"] = message.status_callback
         return (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _own_files(names: Iterable[str]) -> set[str]:
+    files: set[str] = set()
+    for name in names:
+        if not name:
+            continue
+        stem = file_stem(name)
+        candidates = [name] if name.endswith(SUFFIXES) else [stem + s for s in SUFFIXES]
+        files.update(c for c in candidates if _OWN_FILE.fullmatch(c))
+    return files
+
+
+def _forgotten(path: Path) -> bytes:
+    """The file's content once its recipient is forgotten."""
+    if path.suffix == ".json":
+        try:
+            record = json.loads(path.read_bytes())
+        except ValueError:
+            record = {}
+        kept = {k: record[k] for k in _KEPT_SMS if isinstance(record, dict) and k in record}
+        kept.update(key=kept.get("key", path.stem), forgotten=FORGOTTEN)
+        return (json.dumps(kept, ensure_ascii=False, indent=2) + "\n").encode()
+    with path.open("rb") as file:
+        headers = BytesHeaderParser().parse(file)
+    lines = [f"{name}: {headers[name]}" for name in _KEPT_EMAIL if headers[name]]
+    lines += [f"X-Salonpost-Forgotten: {FORGOTTEN}", "", FORGOTTEN_NOTE, ""]
+    return "\r\n".join(lines).encode("utf-8")
 
 
 def file_stem(key: str) -> str:

@@ -19,6 +19,7 @@ from cli.common import (
     read_file,
     say,
     session,
+    settings,
     t,
     warn,
 )
@@ -127,6 +128,13 @@ def campaign_queue(
     pin: StaffPin = None,
 ) -> None:
     """Queue a valid draft campaign for sending (refused when any rule fails)."""
+    from dispatcher.runtime import refuse_public_links
+
+    # Before anything is queued: no worker would send links signed with the public secret.
+    current = settings()
+    refuse_public_links(
+        secret_key=current.secret_key, base_url=current.base_url, language=current.language
+    )
     actor = actor_for_campaign(campaign_id, staff, pin)
     with session() as s:
         campaigns.queue(s, actor, campaign_id, config())

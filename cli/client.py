@@ -133,11 +133,16 @@ def client_forget(
     ref: Ref, salon: SalonOption, staff: StaffName = None, pin: StaffPin = None
 ) -> None:
     """Forget a client on request (G1): irreversible; visits and counts stay for the reports."""
+    from dispatcher.forgetting import outbox_forgetter
+
     actor = actor_for_salon(salon, staff, pin, required=True)
+    files = outbox_forgetter(settings().outbox_dir)  # the outbox's copies go too (G1)
     with session() as s:
         owner = get_salon(s, salon)
         client = get_client(s, owner, ref)
-        rights.forget(s, actor, owner, client, secret_key=settings().secret_key)
+        rights.forget(
+            s, actor, owner, client, secret_key=settings().secret_key, forget_messages=files
+        )
     say("cli.client_forgotten", ref=ref)
 
 

@@ -2,7 +2,7 @@
 the ONE handler that turns :mod:`services.errors` into a message on stderr and an exit code.
 
 The command groups only parse options, call a use case and print its result; every message
-goes through the text catalogue (``services.texts``) in ``SALONPOST_LANGUAGE``.
+goes through the text catalogue (``templates.texts``) in ``SALONPOST_LANGUAGE``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from services.config import ServiceConfig
 from services.errors import BadInput, Forbidden, Problem, Refused, SalonpostError
 from services.lookups import get_salon, salon_of_campaign
 from services.staff import is_pin, sign_in
-from services.texts import has, text
 from settings import Settings, get_settings
+from templates.texts import has, text
 
 if TYPE_CHECKING:  # the click typer ships and types its groups against (not needed at run time)
     from typer._click.core import Context

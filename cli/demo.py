@@ -11,9 +11,11 @@ import csv
 import datetime as dt
 import io
 import random
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from db.access import OPERATOR
 from db.forget import anonymise
@@ -22,9 +24,10 @@ from db.session import session_scope
 from db.states import Channel
 from services import documents
 from services.imports import CLIENT_COLUMNS, VISIT_COLUMNS, import_clients, import_visits
-from services.lookups import get_client
-from services.texts import text
+from services.lookups import get_client, get_salon
+from services.staff import add_staff
 from settings import Settings, get_settings
+from templates.texts import text
 
 SMS = (
     "Hallo {{ first_name }}, -20% auf Pflege bei {{ salon_name }}! Abmelden: {{ unsubscribe_url }}"
@@ -180,6 +183,9 @@ def _unique_slug(session: Any) -> str:
     return slug
 
 
+DEMO_STAFF = "Demo"
+
+
 def seed_demo(settings: Settings, clients: int) -> tuple[str, int]:
     """Create the demo salon, its clients, visits and one campaign; (salon slug, campaign id)."""
     now = utcnow()
@@ -224,12 +230,24 @@ def seed_demo(settings: Settings, clients: int) -> tuple[str, int]:
         return salon.slug, campaign.id
 
 
+def add_demo_staff(settings: Settings, slug: str) -> tuple[str, str]:
+    """A staff member to sign in with, with a fresh random PIN: (name, PIN)."""
+    pin = f"{secrets.randbelow(10**6):06d}"
+    with session_scope(settings.database_url) as session:
+        salon = get_salon(session, slug)
+        add_staff(
+            session, salon, DEMO_STAFF, pin, pepper=settings.checked_pin_pepper(), role="owner"
+        )
+    return DEMO_STAFF, pin
+
+
 def run_demo(*, clients: int, echo: Callable[[str], Any]) -> dict[str, Any]:
     from db.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
     slug, campaign_id = seed_demo(settings, clients)
+    name, pin = add_demo_staff(settings, slug)
 
     def say(key: str, **values: object) -> None:
         echo(text(key, settings.language, **values))
@@ -244,15 +262,31 @@ def run_demo(*, clients: int, echo: Callable[[str], Any]) -> dict[str, Any]:
         report = documents.status(session, OPERATOR, campaign_id)
     say("cli.demo_deliveries", counts=report["deliveries"])
     say("cli.demo_outbox", path=Path(settings.outbox_dir).resolve())
-    say("cli.demo_link", link=_first_link(settings) or text("cli.demo_no_sms", settings.language))
+    base_url, port = settings.base_url.rstrip("/"), served_port(settings.base_url)
+    link = _first_link(settings) or text("cli.demo_no_sms", settings.language)
+    say("cli.demo_link", link=link, port=port)
+    say(
+        "cli.demo_sign_in",
+        port=port,
+        login=f"{base_url}/staff/login",
+        slug=slug,
+        name=name,
+        pin=pin,
+    )
     return dict(report)
+
+
+def served_port(base_url: str) -> int:
+    """The port ``salonpost serve`` must listen on for the links of ``base_url`` to reach it."""
+    url = urlsplit(base_url)
+    return url.port or (443 if url.scheme == "https" else 80)
 
 
 def _first_link(settings: Settings) -> str | None:
     import json
 
-    files = sorted(Path(settings.outbox_dir).glob("*.json"))
-    if not files:
-        return None
-    body = str(json.loads(files[-1].read_text(encoding="utf-8"))["body"])
-    return body.rsplit(" ", 1)[-1]
+    for path in sorted(Path(settings.outbox_dir).glob("*.json"), reverse=True):
+        body = json.loads(path.read_text(encoding="utf-8")).get("body")
+        if body:  # a forgotten client's message keeps no body (db/forget.py)
+            return str(body).rsplit(" ", 1)[-1]
+    return None

@@ -18,6 +18,12 @@ def serve(
     """Run the web app (unsubscribe pages, provider webhooks)."""
     import uvicorn
 
+    from web.app import serving_lines
+    from web.exposure import refuse_exposed_web
+
+    refuse_exposed_web(settings(), bind=host)  # the development secret on loopback only
+    for line in serving_lines(settings(), host=host, port=port):
+        typer.echo(line)
     # Forwarded headers are trusted only from SALONPOST_TRUSTED_PROXIES (web/proxy.py), never
     # by uvicorn's own default of 127.0.0.1.
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, proxy_headers=False)
@@ -56,7 +62,11 @@ def scheduler(
         retention_tick,
         "cron",
         minute=7,
-        kwargs={"database_url": settings().database_url, "secret_key": settings().secret_key},
+        kwargs={
+            "database_url": settings().database_url,
+            "secret_key": settings().secret_key,
+            "outbox_dir": settings().outbox_dir,
+        },
         max_instances=1,
         coalesce=True,
     )

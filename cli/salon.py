@@ -58,7 +58,10 @@ def retention_run() -> None:
     """Run every due retention run now (the scheduler does this hourly); safe to repeat."""
     from dispatcher.retention import retention_tick
 
-    reports = retention_tick(settings().database_url, secret_key=settings().secret_key)
+    current = settings()
+    reports = retention_tick(
+        current.database_url, secret_key=current.secret_key, outbox_dir=current.outbox_dir
+    )
     if not reports:
         say("cli.retention_nothing")
     for r in reports:

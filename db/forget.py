@@ -7,6 +7,13 @@ evidence text and the provider's message id. What stays: the client row (``anony
 visits with their amounts, consent actions with channel, source and time, deliveries with status
 and error code, exclusions, the access log. So every report adds up to the same totals after.
 
+Outside the database, copies of the messages may be kept by the channel that sent them (the
+outbox folder of the embedded default). ``forget_messages``, given by the caller (who knows the
+channels), gets a :class:`MessageTrace` of every delivery of the client and must remove them;
+it runs in the caller's transaction, before the commit: a commit that fails after it leaves the
+delivery rows (with address and body) to forget again, while a crash after a commit that came
+first would leave files no row leads back to.
+
 Suppressions (R9) keep only a keyed hash of an address once no live client of the salon carries
 it: ``hash:`` + HMAC-SHA256(secret key, "channel:address"). Suppressions are kept in clear while
 some client carries the address because the gate compares addresses in SQL; when an address
@@ -19,7 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -47,6 +55,28 @@ PERSONAL_FIELDS = [
 
 class AlreadyForgotten(ValueError):
     """The client was forgotten before; there is nothing left to forget."""
+
+
+@dataclass(frozen=True)
+class MessageTrace:
+    """What leads from a delivery to the copy of its message a channel may keep."""
+
+    campaign_id: int
+    delivery_id: int
+    channel: str
+    provider_id: str | None
+
+
+ForgetMessages = Callable[[list[MessageTrace]], object]
+
+
+def _message_traces(session: Session, client_id: int) -> list[MessageTrace]:
+    rows = session.execute(
+        select(Delivery.campaign_id, Delivery.id, Delivery.channel, Delivery.provider_id)
+        .where(Delivery.client_id == client_id)
+        .order_by(Delivery.id)
+    )
+    return [MessageTrace(*row) for row in rows]
 
 
 def suppression_key(secret_key: str, channel: str, address: str) -> str:
@@ -134,14 +164,22 @@ def _suppression_exists(session: Session, salon_id: int, channel: str, address: 
 
 
 def anonymise(
-    session: Session, client: Client, *, secret_key: str | None, now: dt.datetime | None = None
+    session: Session,
+    client: Client,
+    *,
+    secret_key: str | None,
+    now: dt.datetime | None = None,
+    forget_messages: ForgetMessages | None = None,
 ) -> None:
     """Forget ``client`` in the caller's transaction (see the module docstring for what goes).
 
-    Without ``secret_key`` suppressions are left as they are (the demo's shortcut).
+    Without ``secret_key`` suppressions are left as they are (the demo's shortcut); without
+    ``forget_messages`` copies outside the database are (no channel kept any).
     """
     if client.anonymised_at is not None:
         raise AlreadyForgotten(f"client {client.id} is forgotten already")
+    if forget_messages is not None:
+        forget_messages(_message_traces(session, client.id))
     addresses = client_addresses(client) | _delivery_addresses(session, client.id)
     for name in PERSONAL_FIELDS:
         setattr(client, name, None)
@@ -199,6 +237,8 @@ def restore_suppressions(session: Session, salon_id: int, *, secret_key: str) ->
 __all__ = [
     "HASH_PREFIX",
     "AlreadyForgotten",
+    "ForgetMessages",
+    "MessageTrace",
     "anonymise",
     "hash_suppressions",
     "restore_suppressions",

@@ -9,7 +9,9 @@
   an actor is retried only when the infrastructure failed (PostgreSQL or Redis unreachable, a
   provider down for the whole batch), with exponential backoff; anything else is a bug to look
   at and goes to the dead-letter queue. A delivery's own transient failures are retried per
-  delivery instead (``next_attempt_at``, see :mod:`dispatcher.batch`).
+  delivery instead (``next_attempt_at``, see :mod:`dispatcher.batch`);
+- no worker boots that would sign links to a public ``BASE_URL`` with the development secret
+  (:class:`RefusePublicLinks`).
 """
 
 from __future__ import annotations
@@ -39,12 +41,23 @@ def retry_infrastructure(retries: int, exc: BaseException) -> bool:
     return isinstance(exc, INFRASTRUCTURE) and retries < MAX_RETRIES
 
 
+class RefusePublicLinks(Middleware):
+    """Every worker signs unsubscribe links: none boots with the public development secret for
+    a ``BASE_URL`` that others open (``dramatiq`` exits with the one-line reason)."""
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        from dispatcher.runtime import refuse_runtime_links
+
+        refuse_runtime_links()
+
+
 def _middleware() -> list[Middleware]:
-    """Dramatiq's default middleware, with the retry policy above in place of its Retries."""
+    """Dramatiq's default middleware, with the retry policy above in place of its Retries, and
+    the check that no worker signs links to a public address with the development secret."""
     policy = Retries(
         retry_when=retry_infrastructure, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS
     )
-    return [policy if m is Retries else m() for m in default_middleware]
+    return [*(policy if m is Retries else m() for m in default_middleware), RefusePublicLinks()]
 
 
 def build_broker(redis_url: str | None) -> dramatiq.Broker:

@@ -26,9 +26,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db.access import Actor, log_access
-from db.forget import anonymise
+from db.forget import ForgetMessages, anonymise
 from db.models import Client, RetentionRun, Salon, Visit, utcnow
 from db.session import session_scope
+from dispatcher.forgetting import outbox_forgetter
 
 log = logging.getLogger("salonpost.retention")
 
@@ -124,12 +125,19 @@ def inactive_clients(session: Session, salon_id: int, cutoff: dt.datetime, limit
     return list(session.scalars(query))
 
 
-def _chunk(session: Session, run: RetentionRun, *, secret_key: str, chunk_size: int) -> int:
+def _chunk(
+    session: Session,
+    run: RetentionRun,
+    *,
+    secret_key: str,
+    chunk_size: int,
+    forget_messages: ForgetMessages | None,
+) -> int:
     ids = inactive_clients(session, run.salon_id, run.cutoff, chunk_size)
     now = utcnow()
     for client_id in ids:
         client = session.get_one(Client, client_id, with_for_update=True)
-        anonymise(session, client, secret_key=secret_key, now=now)
+        anonymise(session, client, secret_key=secret_key, now=now, forget_messages=forget_messages)
         detail = f"retention run {run.id}"
         log_access(
             session, run.salon_id, RETENTION, "client.forget", client_id=client_id, detail=detail
@@ -145,8 +153,13 @@ def run_retention(
     *,
     secret_key: str,
     chunk_size: int = CHUNK_SIZE,
+    outbox_dir: str | None = None,
 ) -> RunReport | None:
-    """Run (or resume) the salon's retention run for the night ``due_at``."""
+    """Run (or resume) the salon's retention run for the night ``due_at``.
+
+    ``outbox_dir``: the outbox folder, whose files of forgotten clients are rewritten (G1).
+    """
+    forget_messages = outbox_forgetter(outbox_dir) if outbox_dir else None
     with session_scope(database_url) as session:
         salon = session.get_one(Salon, salon_id)
         if salon.retention_months is None:
@@ -158,7 +171,13 @@ def run_retention(
     while True:
         with session_scope(database_url) as session:
             run = session.get_one(RetentionRun, run_id, with_for_update=True)
-            done = _chunk(session, run, secret_key=secret_key, chunk_size=chunk_size)
+            done = _chunk(
+                session,
+                run,
+                secret_key=secret_key,
+                chunk_size=chunk_size,
+                forget_messages=forget_messages,
+            )
             if done == 0:
                 run.finished_at = utcnow()
                 total = run.anonymised
@@ -193,14 +212,20 @@ def due_runs(session: Session, now: dt.datetime) -> list[tuple[int, dt.datetime]
 
 
 def retention_tick(
-    database_url: str, *, secret_key: str, now: dt.datetime | None = None
+    database_url: str,
+    *,
+    secret_key: str,
+    now: dt.datetime | None = None,
+    outbox_dir: str | None = None,
 ) -> list[RunReport]:
     """The scheduler's hourly job: run every due retention run."""
     with session_scope(database_url) as session:
         due = due_runs(session, now or utcnow())
     reports = []
     for salon_id, night in due:
-        report = run_retention(database_url, salon_id, night, secret_key=secret_key)
+        report = run_retention(
+            database_url, salon_id, night, secret_key=secret_key, outbox_dir=outbox_dir
+        )
         if report is not None:
             reports.append(report)
     return reports

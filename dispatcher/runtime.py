@@ -16,7 +16,9 @@ from channels.base import Channel
 from channels.errors import ConfigurationError
 from db import states
 from dispatcher.pacing import SENDER_MPS, NoPacing, Pacer, RedisPacer
-from settings import Settings, get_settings
+from settings import DEVELOPMENT_SECRET, GENERATE_SECRET, Settings, StartRefused, get_settings
+from templates.links import url_is_loopback
+from templates.texts import text
 
 
 def channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
@@ -158,3 +160,26 @@ def configure(runtime: Runtime | None) -> None:
     """Replace the process's runtime (CLI start-up, tests); None = read settings again."""
     global _runtime
     _runtime = runtime
+
+
+def refuse_public_links(*, secret_key: str, base_url: str, language: str = "en") -> None:
+    """Raise :class:`StartRefused` before links to a public ``base_url`` are signed with the
+    development secret, which is in the public source (a worker, or a command that queues)."""
+    if secret_key != DEVELOPMENT_SECRET or url_is_loopback(base_url):
+        return
+    names, where = "SALONPOST_SECRET_KEY", f"SALONPOST_BASE_URL={base_url}"
+    raise StartRefused(
+        text("cli.dev_secret_links", language, names=names, where=where)
+        + " "
+        + text("cli.generate_secret", language, command=GENERATE_SECRET)
+    )
+
+
+def refuse_runtime_links() -> None:
+    """:func:`refuse_public_links` for this process's runtime (a worker at boot)."""
+    runtime = get_runtime()
+    refuse_public_links(
+        secret_key=runtime.secret_key,
+        base_url=runtime.base_url,
+        language=get_settings().language,
+    )

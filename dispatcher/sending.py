@@ -97,13 +97,23 @@ def _context(client: ClientLike, recipient: str, salon: Salon, link: str) -> dic
     }
 
 
+def message_key(campaign_id: int, delivery_id: int) -> str:
+    """A campaign message's key: the channel's idempotency key (and the outbox file name)."""
+    return f"c{campaign_id}-d{delivery_id}"
+
+
+def service_key(campaign_id: int, delivery_id: int) -> str:
+    """A service message's key (``t`` rather than a campaign's ``c``)."""
+    return f"t{campaign_id}-d{delivery_id}"
+
+
 def build_message(
     runtime: Runtime, salon: Salon, campaign: Campaign, delivery: DeliveryLike, client: ClientLike
 ) -> Message:
     token = UnsubscribeToken(salon.id, client.id, delivery.channel, campaign.id)
     link = unsubscribe_url(token, base_url=runtime.base_url, secret_key=runtime.secret_key)
     context = _context(client, delivery.recipient, salon, link)
-    key = f"c{campaign.id}-d{delivery.id}"
+    key = message_key(campaign.id, delivery.id)
     assert delivery.address is not None
     if delivery.channel == "sms":
         body = render(campaign.sms_body or "", context, html=False)

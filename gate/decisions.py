@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 
 # What each rule and reason means is said in the text catalogue (``rule.R4``,
-# ``reason.withdrawn`` in services/texts), in German and English; the gate keeps the ids only.
+# ``reason.withdrawn`` in templates/texts), in German and English; the gate keeps the ids only.
 RULES = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9")
 REASONS = frozenset(
     {

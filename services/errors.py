@@ -1,13 +1,15 @@
 """The one error tree of the use cases; each edge turns it into text, an exit code or HTTP.
 
-    SalonpostError              key + values of the text catalogue (services.texts)
+    SalonpostError              key + values of the text catalogue (templates.texts)
      ├── NotFound               no such salon, client, campaign or staff member, or another
      │                          salon's (which is the same to the caller)             HTTP 404
      ├── Refused                a rule says no (``rule`` R1..R11, ``problems``)       HTTP 409
      ├── Forbidden              the actor may not (PIN wrong or locked, no staff member,
      │                          ``permission`` names what is missing)                 HTTP 403
      ├── Conflict               the thing is in the wrong state ("not a draft")       HTTP 409
-     └── BadInput               a field or line is wrong (``field``, ``line``)        HTTP 422
+     ├── BadInput               a field or line is wrong (``field``, ``line``)        HTTP 422
+     └── Unavailable            something the use case needs outside the database failed
+                                (the outbox folder); nothing was changed              HTTP 503
 
 A use case that raises has changed nothing but, where the rules ask for it, its access-log row
 (a refused action is logged, G5): the edges commit on a SalonpostError and roll back on any
@@ -22,7 +24,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.texts import text
+from templates.texts import text
 
 
 class SalonpostError(Exception):
@@ -110,3 +112,7 @@ class BadInput(SalonpostError):
 
     def __str__(self) -> str:
         return "\n".join([super().__str__(), *self.problems])
+
+
+class Unavailable(SalonpostError):
+    """Storage or a service outside the database failed before anything was changed."""

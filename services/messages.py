@@ -30,7 +30,7 @@ from db.models import Campaign, Client, Delivery, Salon, Suppression, utcnow
 from db.states import CampaignKind, CampaignStatus, Channel, DeliveryStatus, StopCode
 from dispatcher.batch import wait_turn
 from dispatcher.runtime import Runtime
-from dispatcher.sending import BatchResult, store_result
+from dispatcher.sending import BatchResult, service_key, store_result
 from services.errors import BadInput, Problem, Refused
 from templates.analysis import check_template
 from templates.catalogue import UNSUBSCRIBE_PLACEHOLDER
@@ -160,7 +160,7 @@ def build(salon: Salon, campaign: Campaign, delivery: Delivery, client: Client) 
         "last_name": client.last_name or "",
         "salon_name": salon.name,
     }
-    key = f"t{campaign.id}-d{delivery.id}"
+    key = service_key(campaign.id, delivery.id)
     assert delivery.address is not None
     if delivery.channel == Channel.SMS:
         body = render(campaign.sms_body or "", context, html=False)

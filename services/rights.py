@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db.access import Actor, log_access
-from db.forget import AlreadyForgotten, anonymise
+from db.forget import AlreadyForgotten, ForgetMessages, anonymise
 from db.models import Client, Salon, utcnow
-from services.errors import BadInput, Conflict, NotFound
+from services.errors import BadInput, Conflict, NotFound, Unavailable
 from services.export import export_document
 
 log = logging.getLogger("salonpost.rights")
@@ -37,12 +37,22 @@ def forget(
     *,
     secret_key: str,
     now: dt.datetime | None = None,
+    forget_messages: ForgetMessages | None = None,
 ) -> None:
-    """Forget the client on request (G1); irreversible. The caller commits."""
+    """Forget the client on request (G1); irreversible. The caller commits.
+
+    ``forget_messages``: removes the copies channels keep (the outbox files), see
+    :func:`db.forget.anonymise`; when it fails nothing is forgotten (:class:`Unavailable`).
+    """
     try:
-        anonymise(session, _own(salon, client), secret_key=secret_key, now=now or utcnow())
+        anonymise(
+            session, _own(salon, client), secret_key=secret_key, now=now or utcnow(),
+            forget_messages=forget_messages,
+        )  # fmt: skip
     except AlreadyForgotten:
         raise Conflict("error.already_forgotten") from None
+    except OSError as exc:
+        raise Unavailable("error.forget_files_failed", what=exc) from None
     log_access(session, salon.id, actor, "client.forget", client_id=client.id, detail="request")
     log.info("salon %s: client %s forgotten on request by %s", salon.id, client.id, _who(actor))
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import hmac
+import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, Signer
 from itsdangerous.encoding import base64_encode
@@ -82,3 +84,23 @@ def read_token(value: str, *, secret_key: str) -> UnsubscribeToken:
 
 def unsubscribe_url(token: UnsubscribeToken, *, base_url: str, secret_key: str) -> str:
     return f"{base_url.rstrip('/')}/u/{make_token(token, secret_key=secret_key)}"
+
+
+def is_loopback_ip(value: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and their IPv4-mapped forms; False for anything else."""
+    try:
+        ip = ipaddress.ip_address(value.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # "::ffff:127.0.0.1": a dual-stack socket's view of IPv4 loopback
+    return ip.is_loopback
+
+
+def url_is_loopback(url: str) -> bool:
+    """True if the URL names this machine only (a loopback address or ``localhost``).
+
+    Not resolved: a URL is opened elsewhere, so only what it says counts.
+    """
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == "localhost" or host.endswith(".localhost") or is_loopback_ip(host)

@@ -54,3 +54,35 @@ def add_client(
         )
     session.commit()
     return client
+
+
+def send_to_outbox(session: Session, salon: Salon, env: dict[str, str]) -> int:
+    """A campaign (SMS and email) sent to every client of ``salon`` by ``salonpost campaign
+    queue --wait`` in its own process, on the embedded default (the outbox of ``env``)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from db.models import Campaign
+
+    campaign = Campaign(
+        salon_id=salon.id,
+        name="Herbst",
+        sms_body="Hallo {{ first_name }}! Abmelden: {{ unsubscribe_url }}",
+        email_subject="{{ first_name }}, Ihr Herbst-Angebot",
+        email_html='<p>Hallo {{ first_name }}</p><a href="{{ unsubscribe_url }}">Abmelden</a>',
+        email_text="Hallo {{ first_name }}! Abmelden: {{ unsubscribe_url }}",
+    )
+    session.add(campaign)
+    session.commit()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SALONPOST_")}
+    salonpost = str(Path(sys.executable).parent / "salonpost")
+    subprocess.run(
+        [salonpost, "campaign", "queue", str(campaign.id), "--wait"],
+        env={**clean, "SALONPOST_QUIET_HOURS": "false", **env},
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return campaign.id

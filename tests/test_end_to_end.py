@@ -173,7 +173,9 @@ def _run_flow(salonpost: Salonpost, tmp_path: Path, database_url: str) -> None:
     # Ben unsubscribes from SMS by the link in his message.
     link = sent["+4917622222222"]["body"].rsplit(" ", 1)[-1]
     path = link.split("127.0.0.1:8000", 1)[1]
-    web = TestClient(create_app(Settings(database_url=database_url, secret_key=SECRET)))
+    # On the address of the link: the development pepper answers on loopback only.
+    app = create_app(Settings(database_url=database_url, secret_key=SECRET))
+    web = TestClient(app, base_url="http://127.0.0.1:8000")
     assert web.get(path).status_code == 200
     assert web.post(path, data={}).status_code == 200
     history = salonpost.json("client", "show", "--salon", "anna", "K2")["consent_history"]

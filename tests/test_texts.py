@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from services.texts import CATALOGUES, placeholders, text
 from settings import get_settings
+from templates.texts import CATALOGUES, placeholders, text
 
 ROOT = Path(__file__).resolve().parents[1]
 # Names shown as they are in every language: the product, a format, the languages themselves

@@ -1,6 +1,6 @@
 """German and English for the staff and operator pages: one text catalogue, Babel formatting.
 
-Texts are the catalogue's (:mod:`services.texts`, ``staff.*`` and ``ops.*`` keys); a missing key
+Texts are the catalogue's (:mod:`templates.texts`, ``staff.*`` and ``ops.*`` keys); a missing key
 is a bug and raises (the tests render every page in both languages). Numbers, percentages, times and
 durations are formatted by Babel for the page's locale (``de_DE`` or ``en_GB``), in the
 salon's time zone where a salon is known.
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
-from services.texts import LANGUAGES, has, text
+from templates.texts import LANGUAGES, has, text
 from web.pages import pick_language
 
 LOCALES = {"en": "en_GB", "de": "de_DE"}

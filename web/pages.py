@@ -1,6 +1,6 @@
 """The client's pages (unsubscribe) rendered from web/html, in German or English.
 
-Their texts are the catalogue's ``page.*`` keys (services.texts).
+Their texts are the catalogue's ``page.*`` keys (templates.texts).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.texts import CATALOGUES, LANGUAGES, text
+from templates.texts import CATALOGUES, LANGUAGES, text
 
 PAGES = Path(__file__).resolve().parent / "html"
 _env = Environment(loader=FileSystemLoader(PAGES), autoescape=select_autoescape(["html"]))

@@ -16,7 +16,7 @@ import pytest
 from gate.audience import split_code
 from gate.dates import months_before, window_start
 from gate.rules import AudienceContext, ClientFacts, Purchase, decide, select_audience
-from services.texts import describe
+from templates.texts import describe
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2027, 3, 1, 0, 30, tzinfo=BERLIN)  # 2027-02-28 23:30 UTC

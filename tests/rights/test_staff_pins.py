@@ -78,10 +78,13 @@ def test_staff_names_are_unique_per_salon(session: Session, salon: Salon, staff:
 
 
 def test_the_development_pepper_is_refused_outside_development() -> None:
-    production = Settings(environment="production", secret_key="x" * 40)
+    https = "https://post.salon.example"
+    production = Settings(environment="production", secret_key="x" * 40, base_url=https)
     with pytest.raises(ValueError, match="SALONPOST_PIN_PEPPER"):
         production.checked_pin_pepper()
-    assert Settings(environment="production", secret_key="x" * 40, pin_pepper="p" * 40)
+    assert Settings(
+        environment="production", secret_key="x" * 40, pin_pepper="p" * 40, base_url=https
+    )
     assert Settings().checked_pin_pepper()  # development: the default is fine
 
 

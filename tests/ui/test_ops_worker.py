@@ -232,7 +232,7 @@ def test_readyz_checks_the_database_and_redis(settings: Settings) -> None:
 def test_ops_and_metrics_are_off_without_a_token_and_closed_without_it(
     sqlite_url: str,
 ) -> None:
-    settings = Settings(database_url=sqlite_url, secret_key=SECRET)
+    settings = Settings(database_url=sqlite_url, secret_key=SECRET, pin_pepper=PEPPER)
     off = TestClient(create_app(settings))
     assert off.get("/ops").status_code == 404 and off.get("/metrics").status_code == 404
     on = TestClient(create_app(settings, ops_token=OPS_TOKEN))

@@ -24,8 +24,8 @@ from ui_support import (
 from db.consent import current_consent
 from db.models import AccessLog, Campaign, Client, ConsentEvent, Delivery, Salon, Staff, utcnow
 from db.session import session_factory
-from services.texts import text
 from settings import Settings
+from templates.texts import text
 
 
 @pytest.fixture

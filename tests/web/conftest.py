@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
-from web_support import AUTH_TOKEN, BASE_URL, SECRET, add_client
+from web_support import AUTH_TOKEN, BASE_URL, PEPPER, SECRET, add_client
 
 from db.models import Client, Salon
 from settings import Settings
@@ -24,6 +24,7 @@ def settings(database_url: str) -> Settings:
         environment="test",
         database_url=database_url,
         secret_key=SECRET,
+        pin_pepper=PEPPER,
         twilio_auth_token=AUTH_TOKEN,
         base_url=BASE_URL,
     )

@@ -206,7 +206,11 @@ def test_unsigned_or_wrongly_signed_webhooks_answer_403_and_change_nothing(
 
 def test_webhooks_are_refused_when_no_auth_token_is_configured(database_url, salon, anna) -> None:
     settings = Settings(
-        environment="test", database_url=database_url, secret_key="x" * 32, base_url=BASE_URL
+        environment="test",
+        database_url=database_url,
+        secret_key="x" * 32,
+        pin_pepper="p" * 32,
+        base_url=BASE_URL,
     )
     web = TestClient(create_app(settings), base_url=BASE_URL)
     answer = web.post(INBOUND, data=sms("STOP"), headers={"X-Twilio-Signature": "anything"})

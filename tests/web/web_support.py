@@ -9,6 +9,7 @@ from db.session import session_factory
 from tests.support import add_client as add_client  # shared with the other test folders
 
 SECRET = "web-test-secret"
+PEPPER = "web-test-pepper"  # not the development one: BASE_URL is public (web/exposure.py)
 AUTH_TOKEN = "twilio-test-auth-token"
 BASE_URL = "https://salonpost.example.com"
 PHONE = "+4917611111111"

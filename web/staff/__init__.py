@@ -13,7 +13,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.errors import BadInput, Conflict, Forbidden, NotFound, Refused, SalonpostError
+from services.errors import (
+    BadInput,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Refused,
+    SalonpostError,
+    Unavailable,
+)
 from settings import Settings
 from web.pages import PAGES
 from web.staff import campaigns, clients, login, salon
@@ -21,7 +29,14 @@ from web.staff.auth import COOKIE, StaffAuthError
 from web.staff.render import render, translator
 from web.staff.sending import Dispatch
 
-STATUS = {NotFound: 404, Forbidden: 403, Refused: 409, Conflict: 409, BadInput: 422}
+STATUS = {
+    NotFound: 404,
+    Forbidden: 403,
+    Refused: 409,
+    Conflict: 409,
+    BadInput: 422,
+    Unavailable: 503,
+}
 
 
 def status_of(error: SalonpostError) -> int:

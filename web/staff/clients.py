@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -18,15 +19,18 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from db.models import Client, Staff
+from dispatcher.forgetting import outbox_forgetter
 from services import clients as cases
 from services import rights
 from services.clients import ANSWERS, ConsentAnswer, ConsentAnswers, NewClient
-from services.errors import BadInput, Conflict, Forbidden, SalonpostError
+from services.errors import BadInput, Conflict, Forbidden, SalonpostError, Unavailable
 from services.lookups import client_by_id
 from services.staff import sign_in
 from settings import Settings
 from web.staff.auth import Who, acting
 from web.staff.render import render
+
+logger = logging.getLogger("salonpost.web")
 
 DONE = ("consent", "no_reminders", "forgotten", "client_created")
 
@@ -192,12 +196,22 @@ def _change_routes(r: APIRouter, settings: Settings) -> None:
                     request, "staff/forget.html", who.t, who=who, client=client,
                     error=who.t(error), status_code=422,
                 )  # fmt: skip
+            files = outbox_forgetter(settings.outbox_dir)  # the outbox's copies go too (G1)
             try:
-                rights.forget(s, who.actor, who.salon, client, secret_key=settings.secret_key)
+                rights.forget(
+                    s, who.actor, who.salon, client,
+                    secret_key=settings.secret_key, forget_messages=files,
+                )  # fmt: skip
             except Conflict:
                 return _card(
                     request, s, who, client, error=who.t("staff.forget.already"), status_code=409
                 )
+            except Unavailable:  # an outbox file could not be rewritten, before any change was made
+                logger.exception("client %s: outbox not rewritten, nothing forgotten", client_id)
+                return _card(
+                    request, s, who, client, error=who.t("staff.forget.files_failed"),
+                    status_code=503,
+                )  # fmt: skip
         return RedirectResponse(f"/staff/clients/{client_id}?done=forgotten", 303)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import string
 
-from services.texts import de, en
+from templates.texts import de, en
 
 LANGUAGES = ("en", "de")
 CATALOGUES: dict[str, dict[str, str]] = {"en": en.TEXTS, "de": de.TEXTS}

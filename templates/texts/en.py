@@ -1,4 +1,4 @@
-"""Salonpost's texts in English: ``key -> text`` with ``{placeholders}`` (see services.texts)."""
+"""Salonpost's texts in English: ``key -> text`` with ``{placeholders}`` (see templates.texts)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ TEXTS: dict[str, str] = {
     "error.staff_exists": "Invalid option: a staff member {name} exists already.",
     "error.staff_no_name": "Invalid option: a staff member needs a name.",
     "error.staff_name_number": "Invalid option: a staff member's name cannot be a number: it would read as a PIN.",
+    "error.forget_files_failed": "Nothing was forgotten: an outbox file could not be rewritten ({what}). Fix it and repeat.",
     # cli
     "cli.migrated": "Database is up to date.",
     "cli.salon_created": "Salon {slug} created (id {id}).",
@@ -99,7 +100,7 @@ TEXTS: dict[str, str] = {
     "cli.demo_salon": "Demo salon '{slug}' with {clients} clients, campaign {campaign}.",
     "cli.demo_deliveries": "Deliveries: {counts}",
     "cli.demo_outbox": "Outbox folder: {path}",
-    "cli.demo_link": "Try an unsubscribe link (start the web app with 'salonpost serve'): {link}",
+    "cli.demo_link": "Try an unsubscribe link (start the web app with 'salonpost serve --port {port}'): {link}",
     "cli.staff_added": "Staff member {name} added.",
     "cli.staff_unlocked": "Staff member {name} is unlocked and can sign in again.",
     "cli.staff_pin_reset": "Staff member {name} has a new PIN (any lock-out is lifted).",
@@ -152,6 +153,12 @@ TEXTS: dict[str, str] = {
     "cli.prompt_email": "Marketing email? (oral/form/declined/not-asked)",
     "cli.pin_prompt": "PIN",
     "cli.pin_pepper_default": "SALONPOST_PIN_PEPPER is still the development default; set a long random value outside development",
+    "cli.demo_sign_in": "Staff pages: start 'salonpost serve --port {port}', open {login} and sign in with salon {slug}, name {name}, PIN {pin}.",
+    "cli.dev_secret_exposed": "Refusing to serve on {where} with the development {names}: it is in the public source code, so anyone could forge staff sessions and unsubscribe links. Serve on 127.0.0.1 only, or set a secret value.",
+    "cli.dev_secret_links": "Refusing to sign links to {where} with the development {names}: it is in the public source code, so anyone could forge unsubscribe links. Set a secret value.",
+    "cli.serving": "Salonpost serves {url} (Ctrl+C stops it). Staff sign-in: {login}",
+    "cli.base_url_elsewhere": "Note: links in messages point to {base_url} (SALONPOST_BASE_URL), not to this port; set SALONPOST_BASE_URL={url} for them to reach this server.",
+    "cli.generate_secret": "Generate one with: {command}",
     # staff
     "staff.nav.skip": "Skip to content",
     "staff.nav.label": "Main",
@@ -371,6 +378,7 @@ TEXTS: dict[str, str] = {
     "staff.salon.sms_sender_help": "Up to 11 letters and digits, or a phone number; empty = the default.",
     "staff.salon.email_from": "Email sender address",
     "staff.salon.email_from_help": "Empty = the default.",
+    "staff.forget.files_failed": "Nothing was forgotten: a file in the outbox folder could not be rewritten. Please tell your administrator and try again.",
     # ops
     "ops.login": "Operator sign-in",
     "ops.token": "Operator token",
@@ -425,4 +433,7 @@ TEXTS: dict[str, str] = {
     "page.channel.sms": "SMS",
     "page.channel.email": "email",
     "page.channel.and": " and ",
+    "page.limit.too_large": "Request too large: at most {kb} KB here.",
+    "page.refused.development_secret": "This server still uses a development secret and answers on 127.0.0.1 only.",
+    "page.limit.bad_length": "Invalid Content-Length header.",
 }

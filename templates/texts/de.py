@@ -1,4 +1,4 @@
-"""Salonpost's texts in German: ``key -> text`` with ``{placeholders}`` (see services.texts)."""
+"""Salonpost's texts in German: ``key -> text`` with ``{placeholders}`` (see templates.texts)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ TEXTS: dict[str, str] = {
     "error.staff_exists": "Ungültige Angabe: Mitarbeiter/in {name} gibt es schon.",
     "error.staff_no_name": "Ungültige Angabe: ein/e Mitarbeiter/in braucht einen Namen.",
     "error.staff_name_number": "Ungültige Angabe: der Name kann keine Zahl sein: er sähe aus wie eine PIN.",
+    "error.forget_files_failed": "Nichts wurde vergessen: eine Datei im Postausgang ließ sich nicht überschreiben ({what}). Bitte beheben und wiederholen.",
     # cli
     "cli.migrated": "Datenbank ist auf dem neuesten Stand.",
     "cli.salon_created": "Salon {slug} angelegt (ID {id}).",
@@ -99,7 +100,7 @@ TEXTS: dict[str, str] = {
     "cli.demo_salon": "Demo-Salon '{slug}' mit {clients} Kunden, Kampagne {campaign}.",
     "cli.demo_deliveries": "Zustellungen: {counts}",
     "cli.demo_outbox": "Postausgang (Ordner): {path}",
-    "cli.demo_link": "Abmeldelink zum Ausprobieren (Web-App mit 'salonpost serve' starten): {link}",
+    "cli.demo_link": "Abmeldelink zum Ausprobieren (Web-App mit 'salonpost serve --port {port}' starten): {link}",
     "cli.staff_added": "Mitarbeiter/in {name} angelegt.",
     "cli.staff_unlocked": "Mitarbeiter/in {name} ist entsperrt und kann sich wieder anmelden.",
     "cli.staff_pin_reset": "Mitarbeiter/in {name} hat eine neue PIN (eine Sperre ist aufgehoben).",
@@ -152,6 +153,12 @@ TEXTS: dict[str, str] = {
     "cli.prompt_email": "Werbung per E-Mail? (oral/form/declined/not-asked)",
     "cli.pin_prompt": "PIN",
     "cli.pin_pepper_default": "SALONPOST_PIN_PEPPER hat noch den Entwicklungswert; außerhalb der Entwicklung einen langen Zufallswert setzen",
+    "cli.demo_sign_in": "Seiten für Mitarbeitende: 'salonpost serve --port {port}' starten, {login} öffnen und anmelden mit Salon {slug}, Name {name}, PIN {pin}.",
+    "cli.dev_secret_exposed": "Start verweigert auf {where} mit dem Entwicklungswert von {names}: er steht im öffentlichen Quelltext, jede/r könnte damit Anmeldungen von Mitarbeitenden und Abmeldelinks fälschen. Nur auf 127.0.0.1 starten oder einen geheimen Wert setzen.",
+    "cli.dev_secret_links": "Links zu {where} werden nicht mit dem Entwicklungswert von {names} signiert: er steht im öffentlichen Quelltext, jede/r könnte damit Abmeldelinks fälschen. Bitte einen geheimen Wert setzen.",
+    "cli.serving": "Salonpost läuft auf {url} (Strg+C beendet). Anmeldung für Mitarbeitende: {login}",
+    "cli.base_url_elsewhere": "Hinweis: Links in Nachrichten zeigen auf {base_url} (SALONPOST_BASE_URL), nicht auf diesen Port; SALONPOST_BASE_URL={url} setzen, damit sie diesen Server erreichen.",
+    "cli.generate_secret": "Erzeugen mit: {command}",
     # staff
     "staff.nav.skip": "Zum Inhalt springen",
     "staff.nav.label": "Hauptmenü",
@@ -371,6 +378,7 @@ TEXTS: dict[str, str] = {
     "staff.salon.sms_sender_help": "Bis zu 11 Buchstaben und Ziffern oder eine Telefonnummer; leer = Standard.",
     "staff.salon.email_from": "E-Mail-Absender",
     "staff.salon.email_from_help": "Leer = Standard.",
+    "staff.forget.files_failed": "Nichts wurde vergessen: eine Datei im Postausgang ließ sich nicht überschreiben. Bitte die Administration informieren und erneut versuchen.",
     # ops
     "ops.login": "Anmeldung für den Betrieb",
     "ops.token": "Betriebs-Token",
@@ -425,4 +433,7 @@ TEXTS: dict[str, str] = {
     "page.channel.sms": "SMS",
     "page.channel.email": "E-Mail",
     "page.channel.and": " und ",
+    "page.limit.too_large": "Anfrage zu groß: hier höchstens {kb} KB.",
+    "page.refused.development_secret": "Dieser Server nutzt noch einen Entwicklungsschlüssel und antwortet nur auf 127.0.0.1.",
+    "page.limit.bad_length": "Ungültige Angabe Content-Length.",
 }
