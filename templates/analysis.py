@@ -120,10 +120,8 @@ def _unsubscribe_problems(
     tree: nodes.Template, field: str, renders: list[str], *, html: bool
 ) -> list[TemplateProblem]:
     glued = sorted(set(_glued_lines(tree, html=html)))
-    problems = [
-        _problem("R1", field, line, "unsubscribe_glued", link_check.MESSAGES["unsubscribe_glued"][0])
-        for line in glued
-    ]
+    glued_text = link_check.MESSAGES["unsubscribe_glued"][0]
+    problems = [_problem("R1", field, line, "unsubscribe_glued", glued_text) for line in glued]
     if not outputs_unsubscribe(tree, html=html):
         if not glued:
             text = (
@@ -136,9 +134,7 @@ def _unsubscribe_problems(
     findings = dict.fromkeys(finding for rendered in renders for finding in check(rendered))
     seen = {p.code for p in problems}
     problems += [
-        _problem("R1", field, None, code, message)
-        for code, message in findings
-        if code not in seen
+        _problem("R1", field, None, code, message) for code, message in findings if code not in seen
     ]
     return problems
 

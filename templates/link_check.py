@@ -91,7 +91,7 @@ def _link_findings(document: VisibleDocument) -> Iterator[Finding]:
 
 def _really_output(document: VisibleDocument) -> bool:
     """A visible link to the marker with visible text, or the marker as visible text."""
-    if any(l.href == MARKER and not l.hidden and l.has_visible_text for l in document.links):
+    if any(a.href == MARKER and not a.hidden and a.has_visible_text for a in document.links):
         return True
     visible = (node.text for node in document.nodes if not node.hidden)
     return any(o.intact and o.delimited for text in visible for o in occurrences(text))

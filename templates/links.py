@@ -31,7 +31,7 @@ _CORE_OFFSET = MARKER.index(_MARKER_CORE)
 #: Characters mail and SMS clients leave glued to a link at the end of a sentence or inside
 #: brackets and quotes; no unsubscribe token contains any of them, so the link route strips
 #: them and the token still verifies.
-TRAILING = ".,)!?;:'\"’”»›>]"
+TRAILING = ".,)!?;:'\"’”“‘»«›‹>]"
 #: What may stand right before the link: an opening bracket, quote or a colon ("Link:https://").
 LEADING = "([<{\"'„“‚‘«»‹›:"
 
@@ -57,7 +57,9 @@ def occurrences(text: str) -> Iterator[Occurrence]:
     while position != -1:
         start = position - _CORE_OFFSET
         intact = start >= 0 and text.startswith(MARKER, start)
-        yield Occurrence(start=max(start, 0), intact=intact, delimited=intact and _delimited(text, start))
+        yield Occurrence(
+            start=max(start, 0), intact=intact, delimited=intact and _delimited(text, start)
+        )
         position = lowered.find(core, position + len(core))
 
 
@@ -81,7 +83,7 @@ def delimits_after(text: str, *, html: bool) -> bool:
 
     In HTML a quote or ``>`` may end an attribute value (``href="{{ unsubscribe_url }}"``);
     the trial render then checks that the ``href`` is exactly the link."""
-    if html and text[:1] in ("\"", "'", ">"):
+    if html and text[:1] in ('"', "'", ">"):
         return True
     return (_HTML_FOLLOWER if html else _FOLLOWER).match(text) is not None
 

@@ -89,8 +89,8 @@ def child_look(parent: Look, style: str, *, bgcolor: str | None = None) -> Look:
         look = replace(look, font_px=_font_px(found["font-size"], parent.font_px))
     if "color" in found:
         look = replace(look, color=_color(found["color"], parent.color))
-    background = _background(found, bgcolor)
-    if background is not False:
+    has_background, background = _background(found, bgcolor)
+    if has_background:
         look = replace(look, background=background)
     return look
 
@@ -98,21 +98,25 @@ def child_look(parent: Look, style: str, *, bgcolor: str | None = None) -> Look:
 def _gone(found: dict[str, str]) -> bool:
     if found.get("display") == "none" or found.get("mso-hide") == "all":
         return True
-    if "clip" in found and found["clip"] != "auto" or found.get("clip-path", "none") != "none":
+    if ("clip" in found and found["clip"] != "auto") or found.get("clip-path", "none") != "none":
         return True
     if re.search(r"scale[xy]?\(\s*0*\.?0*\s*[,)]", found.get("transform", "")):
         return True
-    if any(_px(found.get(name)) <= OFF_SCREEN_PX for name in ("text-indent", "left", "top",
-                                                             "margin-left", "margin-top")):
+    if any(
+        _px(found.get(name)) <= OFF_SCREEN_PX
+        for name in ("text-indent", "left", "top", "margin-left", "margin-top")
+    ):
         return True
-    zero_size = any(_px(found.get(name)) == 0 for name in ("height", "max-height", "width",
-                                                           "max-width"))
+    zero_size = any(
+        _px(found.get(name)) == 0 for name in ("height", "max-height", "width", "max-width")
+    )
     return zero_size and _clips_overflow(found)
 
 
 def _clips_overflow(found: dict[str, str]) -> bool:
-    return any(found.get(name) in ("hidden", "clip") for name in ("overflow", "overflow-y",
-                                                                  "overflow-x"))
+    return any(
+        found.get(name) in ("hidden", "clip") for name in ("overflow", "overflow-y", "overflow-x")
+    )
 
 
 def _tiny_line(parent: Look, found: dict[str, str]) -> bool:
@@ -173,17 +177,17 @@ def _color(value: str, inherited: RGBA | None) -> RGBA | None:
     return inherited if parsed is None or isinstance(parsed, str) else parsed
 
 
-def _background(found: dict[str, str], bgcolor: str | None) -> RGBA | None | bool:
-    """The element's own background colour; None if unknown (an image); False if none set."""
+def _background(found: dict[str, str], bgcolor: str | None) -> tuple[bool, RGBA | None]:
+    """Whether the element sets a background, and its colour (None: unknown, an image)."""
     candidates = [found.get("background-color"), found.get("background"), bgcolor]
     if any(v and "url(" in v for v in candidates) or "background-image" in found:
-        return None
+        return True, None
     for value in candidates:
-        for token in (value or "").replace(",", " ").split() if value else []:
+        for token in (value or "").replace(",", " ").split():
             parsed = _parse_color(token)
             if isinstance(parsed, tuple):
-                return parsed
-    return False
+                return True, parsed
+    return False, None
 
 
 def _luminance(color: RGBA) -> float:

@@ -238,7 +238,24 @@ def test_one_click_survives_the_database_closing_pooled_connections(
     ]
 
 
-TRAILING_PUNCTUATION = [".", ",", ")", "!", "?", ";", ":", '"', "'", ">", "”", "’", "».", ").", "]"]
+TRAILING_PUNCTUATION = [
+    ".",
+    ",",
+    ")",
+    "!",
+    "?",
+    ";",
+    ":",
+    '"',
+    "'",
+    ">",
+    "”",
+    "“",
+    "’",
+    "».",
+    ").",
+    "]",
+]
 
 
 @pytest.mark.parametrize("glued", TRAILING_PUNCTUATION)
