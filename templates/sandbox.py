@@ -33,7 +33,9 @@ from .catalogue import sample_context
 from .errors import TemplateError, TemplateRenderError
 from .problems import TemplateProblem
 
-DEFAULT_MAX_CHARS = 100_000
+# Above the largest source allowed (templates.sizes: 200,000 for email HTML) plus what the
+# placeholders and the compliance footer add.
+DEFAULT_MAX_CHARS = 300_000
 DEFAULT_DEADLINE_S = 2.0
 
 # Internal filter names the tree rewrite inserts; the leading underscore keeps them out of
