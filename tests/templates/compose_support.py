@@ -32,6 +32,6 @@ def external_resources(html: str) -> list[str]:
     """URLs loaded from anywhere but the salon's media path (CSS imports included)."""
     reader = Resources()
     reader.feed(html)
-    found = [url for url in reader.loaded if not url.startswith(SALON_MEDIA)]
+    found = [url for url in reader.loaded if url and not url.startswith(SALON_MEDIA)]
     found += re.findall(r"@import[^;]*|@font-face", html)
     return found
