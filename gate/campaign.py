@@ -12,6 +12,7 @@ from typing import Any
 from templates.analysis import TemplateProblem, check_template
 from templates.catalogue import sample_context
 from templates.sandbox import render
+from templates.sizes import SizeWarning, check_sms
 from templates.sms import SmsSize, sms_size
 
 
@@ -37,6 +38,7 @@ class CampaignCheck:
     problems: list[TemplateProblem] = field(default_factory=list)
     sms: SmsSize | None = None
     sms_sample: str | None = None
+    warnings: list[SizeWarning] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -47,6 +49,7 @@ class CampaignCheck:
             "valid": self.ok,
             "problems": [asdict(p) for p in self.problems],
             "sms": asdict(self.sms) if self.sms else None,
+            "warnings": [asdict(w) for w in self.warnings],
         }
 
 
@@ -84,4 +87,8 @@ def check_campaign(texts: CampaignTexts, *, sample_unsubscribe_url: str) -> Camp
         context = sample_context(unsubscribe_url=sample_unsubscribe_url)
         check.sms_sample = render(texts.sms_body, context, html=False)
         check.sms = sms_size(check.sms_sample)
+        # Twilio refuses more than 1,600 characters (R2); many segments only warn (cost).
+        sized = check_sms(check.sms_sample)
+        check.problems += sized.problems
+        check.warnings += sized.warnings
     return check

@@ -12,4 +12,8 @@ Typical use::
     problems = check_template(body, field="sms")          # at validation time
     text = render(body, context, html=False)              # at send time, per client
     size = sms_size(text)
+
+R10 (sender and objection notice), once per campaign and part, before rendering per client::
+
+    source = with_compliance_footer(source, Part.SMS, Sender(name, address, language="de"))
 """

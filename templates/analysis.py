@@ -5,20 +5,27 @@ Working on ``jinja2.nodes`` rather than on the source text is the point: a place
 tree can tell ``{{ unsubscribe_url }}`` from ``{{ unsubscribe_url_x }}``.
 
 R1 is deliberately conservative: the unsubscribe link counts only when an ``Output`` reachable
-on every path from the top level prints it, bare or through a harmless filter. Anything we
-cannot prove (loops that may run zero times, branches without ``else``, uncalled macros) fails.
+on every path from the top level prints it, bare or through a harmless filter, with nothing
+glued to it in the template's text. Anything we cannot prove (loops that may run zero times,
+branches without ``else``, uncalled macros) fails. Then a trial render with a marker link
+(:mod:`templates.link_check`) proves what the tree cannot: the link comes out intact,
+delimited and, in HTML, visible.
+
+Size is checked first (:mod:`templates.sizes`): an oversized source is refused unparsed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
+from . import link_check
 from .catalogue import PLACEHOLDERS, UNSUBSCRIBE_PLACEHOLDER, sample_context
+from .marker import MARKER, delimits_after, delimits_before
 from .problems import TemplateProblem
-from .sandbox import environment, trial_render
+from .sandbox import environment, trial_renders
+from .sizes import source_size_problem
 
 __all__ = ["HARMLESS_FILTERS", "TemplateProblem", "check_template", "outputs_unsubscribe"]
 
@@ -31,13 +38,22 @@ _FORBIDDEN_TAGS: dict[type[nodes.Node], str] = {
     nodes.Import: "import",
     nodes.FromImport: "from ... import",
 }
-_HTML_COMMENT = re.compile(r"<!--.*?(-->|\Z)", re.DOTALL)
+
+
+def trial_contexts() -> list[dict[str, str]]:
+    """The contexts of the trial render: the sample with the marker link, and the same with
+    empty names (so a branch on a missing first name is rendered too)."""
+    sample = sample_context(unsubscribe_url=MARKER)
+    return [sample, {**sample, "first_name": "", "last_name": ""}]
 
 
 def check_template(
     source: str, *, field: str, requires_unsubscribe: bool = True, html: bool = False
 ) -> list[TemplateProblem]:
     """Every R1/R2 problem of one message part (``field``); an empty list means it may be used."""
+    too_large = source_size_problem(source, field=field)
+    if too_large is not None:
+        return [too_large]
     try:
         tree = environment(html=html).parse(source)
         # find_undeclared_variables compiles, which also catches unknown filters and tests.
@@ -45,15 +61,15 @@ def check_template(
     except TemplateSyntaxError as exc:
         message = f"line {exc.lineno}: syntax error: {exc.message}"
         return [TemplateProblem("R2", field, exc.lineno, "syntax_error", message)]
-    rendered: str | None = None
+    renders: list[str] = []
     if not problems:  # the static problems already explain why a render would fail
-        result = trial_render(source, html=html, field=field)
+        result = trial_renders(source, trial_contexts(), html=html, field=field)
         if isinstance(result, TemplateProblem):
             problems.append(result)
         else:
-            rendered = result
+            renders = result
     if requires_unsubscribe:
-        problems.extend(_unsubscribe_problems(tree, field, rendered, html=html))
+        problems.extend(_unsubscribe_problems(tree, field, renders, html=html))
     return problems
 
 
@@ -101,36 +117,79 @@ def _first_use(tree: nodes.Template, name: str) -> int | None:
 
 
 def _unsubscribe_problems(
-    tree: nodes.Template, field: str, rendered: str | None, *, html: bool
+    tree: nodes.Template, field: str, renders: list[str], *, html: bool
 ) -> list[TemplateProblem]:
-    if not outputs_unsubscribe(tree):
-        text = (
-            f"'{{{{ {UNSUBSCRIBE_PLACEHOLDER} }}}}' is not output on every path "
-            "(not in a comment, loop, optional branch or uncalled macro)"
-        )
-        return [_problem("R1", field, None, "unsubscribe_missing", text)]
-    if html and rendered is not None and _hidden_in_html_comment(rendered):
-        text = "the unsubscribe link is hidden inside an HTML comment"
-        return [_problem("R1", field, None, "unsubscribe_hidden", text)]
-    return []
+    glued = sorted(set(_glued_lines(tree, html=html)))
+    glued_text = link_check.MESSAGES["unsubscribe_glued"][0]
+    problems = [_problem("R1", field, line, "unsubscribe_glued", glued_text) for line in glued]
+    if not outputs_unsubscribe(tree, html=html):
+        if not glued:
+            text = (
+                f"'{{{{ {UNSUBSCRIBE_PLACEHOLDER} }}}}' is not output on every path "
+                "(not in a comment, loop, optional branch or uncalled macro)"
+            )
+            problems.append(_problem("R1", field, None, "unsubscribe_missing", text))
+        return problems
+    check = link_check.check_html if html else link_check.check_text
+    findings = dict.fromkeys(finding for rendered in renders for finding in check(rendered))
+    seen = {p.code for p in problems}
+    problems += [
+        _problem("R1", field, None, code, message) for code, message in findings if code not in seen
+    ]
+    return problems
 
 
-def _hidden_in_html_comment(rendered: str) -> bool:
-    example = sample_context()[UNSUBSCRIBE_PLACEHOLDER]
-    return example in rendered and example not in _HTML_COMMENT.sub("", rendered)
+def _glued_lines(tree: nodes.Template, *, html: bool) -> Iterator[int]:
+    """Lines where the template glues text or another value to the link it prints."""
+    walker = _OutputWalker(tree, html=html, check_neighbours=False)
+    for output in tree.find_all(nodes.Output):
+        for index, child in enumerate(output.nodes):
+            if walker.expression(child) and not _delimited(output.nodes, index, html=html):
+                yield child.lineno
+    for concat in tree.find_all(nodes.Concat):
+        for index, part in enumerate(concat.nodes):
+            if walker.expression(part) and not _delimited(concat.nodes, index, html=html):
+                yield part.lineno
 
 
-def outputs_unsubscribe(tree: nodes.Template) -> bool:
-    """True only if rendering ``tree`` prints ``unsubscribe_url`` whatever the data (rule R1)."""
+def _literal(node: nodes.Node) -> str | None:
+    """The text of a literal neighbour, or None for a value only known when rendering."""
+    if isinstance(node, nodes.TemplateData):
+        return node.data
+    if isinstance(node, nodes.Const) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _delimited(siblings: Sequence[nodes.Node], index: int, *, html: bool) -> bool:
+    """Nothing but a delimiter stands right before and after ``siblings[index]``.
+
+    At the edge of an ``Output`` the neighbour is another statement: the trial render
+    judges that."""
+    before = _literal(siblings[index - 1]) if index > 0 else ""
+    after = _literal(siblings[index + 1]) if index + 1 < len(siblings) else ""
+    if before is None or after is None:
+        return False
+    return delimits_before(before, html=html) and delimits_after(after, html=html)
+
+
+def outputs_unsubscribe(tree: nodes.Template, *, html: bool = False) -> bool:
+    """True only if rendering ``tree`` prints ``unsubscribe_url`` whatever the data (rule R1),
+    with no literal text or other value glued to it."""
     if any(name == UNSUBSCRIBE_PLACEHOLDER for name, _ in _shadowing_nodes(tree)):
         return False
-    return _OutputWalker(tree).body(tree.body)
+    return _OutputWalker(tree, html=html).body(tree.body)
 
 
 class _OutputWalker:
-    """Decides whether statements/expressions print the unsubscribe URL on every path."""
+    """Decides whether statements/expressions print the unsubscribe URL on every path.
 
-    def __init__(self, tree: nodes.Template) -> None:
+    With ``check_neighbours`` only a delimited print counts (see :func:`_delimited`).
+    """
+
+    def __init__(self, tree: nodes.Template, *, html: bool, check_neighbours: bool = True) -> None:
+        self.html = html
+        self.check_neighbours = check_neighbours
         self.macros = _top_level_macros(tree)
         self.eval_ctx = nodes.EvalContext(environment(html=False))
         self.expanding: set[str] = set()  # macros being expanded, to stop on recursion
@@ -140,7 +199,7 @@ class _OutputWalker:
 
     def statement(self, node: nodes.Node) -> bool:
         if isinstance(node, nodes.Output):
-            return any(self.expression(child) for child in node.nodes)
+            return self.prints_delimited(node.nodes)
         if isinstance(node, nodes.If):
             return self.branches(node)
         if isinstance(node, nodes.FilterBlock):
@@ -171,12 +230,19 @@ class _OutputWalker:
         if isinstance(expr, nodes.Filter):
             return _harmless_filter(expr) and expr.node is not None and self.expression(expr.node)
         if isinstance(expr, nodes.Concat):
-            return any(self.expression(part) for part in expr.nodes)
+            return self.prints_delimited(expr.nodes)
         if isinstance(expr, nodes.CondExpr):
             return self.conditional(expr)
         if isinstance(expr, nodes.Call):
             return self.call(expr)
         return False
+
+    def prints_delimited(self, siblings: Sequence[nodes.Node]) -> bool:
+        return any(
+            self.expression(child)
+            and (not self.check_neighbours or _delimited(siblings, index, html=self.html))
+            for index, child in enumerate(siblings)
+        )
 
     def conditional(self, expr: nodes.CondExpr) -> bool:
         verdict = self.truth(expr.test)

@@ -6,7 +6,9 @@ One root, so callers can catch everything template-related in one place::
     └── TemplateRenderError       a template could not be compiled or rendered safely
 
 ``code`` is a short reason code (``syntax_error``, ``unknown_placeholder``, ``unsafe``,
-``too_large``, ``too_slow``, ``render_failed``) that reports and logs show next to the rule id.
+``too_large``, ``too_slow``, ``render_failed``; for R10 ``bad_sender``, ``no_postal_address``,
+``footer_hidden``; for composing ``bad_markdown``, ``bad_block``, ``bad_brand``) that reports
+and logs show next to the rule id.
 """
 
 from __future__ import annotations

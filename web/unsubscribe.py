@@ -31,6 +31,7 @@ from db.session import get_engine
 from db.states import Channel
 from settings import Settings
 from templates.links import InvalidToken, UnsubscribeToken, read_token
+from templates.marker import strip_trailing
 from web.pages import channel_name, pick_language, render_page
 
 log = logging.getLogger(__name__)
@@ -206,8 +207,10 @@ def _page(page: str, lang: str, status: int = 200, **values: object) -> HTMLResp
 
 
 def _token(settings: Settings, value: str) -> UnsubscribeToken | None:
+    # Mail and SMS clients glue a sentence's punctuation or a closing quote or bracket to the
+    # link ("...: https://.../u/TOKEN."); no token contains those characters.
     try:
-        return read_token(value, secret_key=settings.secret_key)
+        return read_token(strip_trailing(value), secret_key=settings.secret_key)
     except InvalidToken:
         return None
 
@@ -252,7 +255,8 @@ def router(settings: Settings) -> APIRouter:
             return invalid(request)
         lang = pick_language(request.headers.get("accept-language"))
         name = channel_name([token.channel], lang)
-        return _page("unsubscribe", lang, salon=salon_name, channel=name, action=f"/u/{value}")
+        action = f"/u/{strip_trailing(value)}"
+        return _page("unsubscribe", lang, salon=salon_name, channel=name, action=action)
 
     async def unsubscribe_post(request: Request) -> Response:
         value = request.path_params["value"]
@@ -276,7 +280,7 @@ def router(settings: Settings) -> APIRouter:
             salon=salon_name,
             channel=channel_name(channels, lang),
             offer_all=set(channels) != set(tuple(Channel)),
-            action=f"/u/{value}",
+            action=f"/u/{strip_trailing(value)}",
         )
 
     # A plain Starlette route: FastAPI's parameter resolution costs more than the rest of a

@@ -23,7 +23,7 @@ ACCEPTED = {
     "constant_true_if": "{% if true %}{{ unsubscribe_url }}{% endif %}",
     "called_macro": "{% macro footer() %}Stop: {{ unsubscribe_url }}{% endmacro %}{{ footer() }}",
     "call_block": (
-        "{% macro footer() %}{{ unsubscribe_url }}{{ caller() }}{% endmacro %}"
+        "{% macro footer() %}{{ unsubscribe_url }} {{ caller() }}{% endmacro %}"
         "{% call footer() %}x{% endcall %}"
     ),
     "block": "{% block footer %}{{ unsubscribe_url }}{% endblock %}",

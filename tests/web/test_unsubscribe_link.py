@@ -236,3 +236,45 @@ def test_one_click_survives_the_database_closing_pooled_connections(
         ("sms", "client", "withdrawn", "link"),
         ("email", "client", "withdrawn", "link"),
     ]
+
+
+TRAILING_PUNCTUATION = [
+    ".",
+    ",",
+    ")",
+    "!",
+    "?",
+    ";",
+    ":",
+    '"',
+    "'",
+    ">",
+    "”",
+    "“",
+    "’",
+    "».",
+    ").",
+    "]",
+]
+
+
+@pytest.mark.parametrize("glued", TRAILING_PUNCTUATION)
+def test_link_with_trailing_punctuation_from_a_mail_or_sms_client_still_works(
+    web: TestClient, database_url: str, salon: Salon, anna: Client, token_for, glued: str
+) -> None:
+    token = token_for(salon.id, anna.id, "sms")
+    page = web.get(f"/u/{token}{glued}")
+    assert page.status_code == 200 and "Salon Anna" in page.text
+    assert f'action="/u/{token}"' in page.text  # the form posts to the clean link
+    assert web.post(f"/u/{token}{glued}").status_code == 200
+    assert withdrawals(database_url, anna.id) == [("sms", "client", "withdrawn", "link")]
+
+
+@pytest.mark.parametrize("glued", ["XYZ", ".html", "/", "a", "%00"])
+def test_link_with_other_text_glued_to_it_is_not_valid(
+    web: TestClient, database_url: str, salon: Salon, anna: Client, token_for, glued: str
+) -> None:
+    token = token_for(salon.id, anna.id, "sms")
+    assert web.get(f"/u/{token}{glued}").status_code == 404
+    assert web.post(f"/u/{token}{glued}").status_code == 404
+    assert withdrawals(database_url, anna.id) == []
