@@ -74,7 +74,10 @@ def classify_bounce(
 def _report(msg: Message) -> BounceReport:
     report = complaint_report(msg) or dsn_report(msg)
     if report is None and looks_like_bounce(msg):
-        report = freeform_report(msg)
+        return freeform_report(msg) or BounceReport(
+            kind=BounceKind.UNKNOWN,
+            reason="a mail server's bounce, but no address or status code could be read",
+        )
     report = report or auto_reply_report(msg) or freeform_report(msg)
     return report or BounceReport(
         kind=BounceKind.UNKNOWN, reason="neither a bounce, a complaint nor an auto-reply"

@@ -26,7 +26,7 @@ from bounces.report import (
     normalise_address,
     summary_kind,
 )
-from bounces.status import kind_of_status, kind_of_words
+from bounces.status import kind_of_status, kind_of_words, tidy_reply
 
 _FAILED = ("failed", "error")
 
@@ -67,7 +67,8 @@ def _recipient(block: Message) -> Recipient | None:
     if action not in (*_FAILED, "delayed"):
         return None
     delayed = action == "delayed"
-    diagnostic = clip(_typed_value(block.get("Diagnostic-Code")))
+    value = _typed_value(block.get("Diagnostic-Code"))
+    diagnostic = clip(tidy_reply(value)) if value else None
     status = _status(block)
     if status is not None:
         kind = kind_of_status(status, diagnostic) or kind_of_words(diagnostic) or BounceKind.UNKNOWN

@@ -82,7 +82,7 @@ def _recipient(address: str, text: str, *, temporary: bool) -> Recipient:
         normalise_address(address),
         kind,
         status=status,
-        diagnostic=_diagnostic(block),
+        diagnostic=_diagnostic(block, from_start=block is not text),
         delayed=temporary,
     )
 
@@ -95,23 +95,29 @@ def _unnamed(text: str) -> tuple[Recipient, ...]:
 
 
 def _block_after(address: str, text: str) -> str | None:
+    """The lines from a mention of `address` on: the first mention followed by a status code or
+    reply (a bounce may name the address in a summary first), else the first mention."""
     lines = text.splitlines()
     lowered = address.lower()
-    for index, line in enumerate(lines):
-        if lowered in line.lower():
-            return "\n".join(lines[index : index + _BLOCK_LINES])
-    return None
+    blocks = [
+        "\n".join(lines[index : index + _BLOCK_LINES])
+        for index, line in enumerate(lines)
+        if lowered in line.lower()
+    ]
+    with_reply = (b for b in blocks if STATUS.search(b) or REPLY.search(b))
+    return next(with_reply, blocks[0] if blocks else None)
 
 
-def _diagnostic(text: str) -> str | None:
-    """The lines of `text` from the first SMTP reply or status code on (at most three)."""
+def _diagnostic(text: str, *, from_start: bool = False) -> str | None:
+    """The server's reply in `text`: from its first status code or reply code (or from the
+    start of an address's block) through the reply's continuation lines."""
     lines = text.splitlines()
-    for index, line in enumerate(lines):
-        if STATUS.search(line) or REPLY.search(line):
-            reply = [line]
-            for following in lines[index + 1 : index + 3]:
-                if not following.strip():
-                    break
-                reply.append(following)
-            return clip("\n".join(reply))
-    return None
+    found = next(
+        (i for i, line in enumerate(lines) if STATUS.search(line) or REPLY.search(line)), None
+    )
+    if found is None:
+        return clip(text.strip().split("\n\n")[0]) if from_start else None
+    end = found + 1
+    while end < min(len(lines), found + 3) and lines[end].strip():
+        end += 1
+    return clip("\n".join(lines[0 if from_start else found : end]))

@@ -29,7 +29,7 @@ from bounces.report import BounceKind
 # Subject codes are 0-7 (RFC 3463); the look-arounds keep IP addresses and versions out.
 STATUS = re.compile(r"(?<![\w.])([245])\.([0-7])\.(\d{1,3})(?!\.?\d)", re.ASCII)
 # A basic SMTP reply code where a reply starts: line start, after "said:" or "; ".
-REPLY = re.compile(r"(?:^|[:;]\s*|\bsaid:?\s+)([245][0-5]\d)(?=[\s-])", re.ASCII | re.MULTILINE)
+REPLY = re.compile(r"(?:^\s*|[:;]\s*|\bsaid:?\s+)([245][0-5]\d)(?=[\s-])", re.ASCII | re.MULTILINE)
 
 _BAD_ADDRESS = {(1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (1, 6), (1, 10), (2, 1), (4, 4)}
 _OUR_SIDE = {(1, 7), (1, 8), (2, 3), (3, 4)}
@@ -134,3 +134,18 @@ def parse_status(status: str) -> tuple[int, int, int] | None:
     if match is None:
         return None
     return int(match[1]), int(match[2]), int(match[3])
+
+
+_REPLY_PREFIX = re.compile(r"\s*([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s+)?", re.ASCII)
+
+
+def tidy_reply(text: str) -> str:
+    """A multi-line SMTP reply as one line: ``550-5.1.1 The email ... 550-5.1.1 double-checking
+    ...`` → ``550 5.1.1 The email ... double-checking ...`` (its repeated prefixes dropped)."""
+    first = _REPLY_PREFIX.match(text)
+    if first is None:
+        return text
+    code, status = first[1], first[2]
+    lead = f"{code} {status} " if status else f"{code} "
+    again = rf"\s{code}[ -]{re.escape(status)}\s+" if status else rf"\s{code}[ -]"
+    return lead + re.sub(again, " ", text[first.end() :])
