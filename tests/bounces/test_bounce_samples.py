@@ -162,6 +162,7 @@ FREEFORM = [
         (Rcpt("bernd.koch@exch-kunde.example", HARD, "5.1.1"),),
     ),
     # Permanent, but neither a code nor words that say why: an operator decides, not a guess.
+    # The dates in our quoted text ("4.7.24", "5.1.25") look like status codes: never read.
     Case("freeform/unclear_refusal.eml", UNKNOWN, (Rcpt("gabi@relaykunde.example", UNKNOWN),)),
 ]
 
