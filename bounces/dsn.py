@@ -23,8 +23,8 @@ from bounces.report import (
     BounceReport,
     Recipient,
     clip,
+    failure_report,
     normalise_address,
-    summary_kind,
 )
 from bounces.status import kind_of_status, kind_of_words, tidy_reply
 
@@ -43,14 +43,7 @@ def dsn_report(msg: Message) -> BounceReport | None:
             kind=BounceKind.UNKNOWN,
             reason=f"DSN (RFC 3464) reports no failure (Action: {', '.join(actions)})",
         )
-    kind = summary_kind(recipients)
-    first = next(r for r in recipients if r.kind == kind)
-    verb = "delayed" if all(r.delayed for r in recipients) else "failed"
-    return BounceReport(
-        kind=kind,
-        reason=f"DSN (RFC 3464): {verb}, status {first.status or 'none'}",
-        recipients=recipients,
-    )
+    return failure_report("DSN (RFC 3464)", recipients)
 
 
 def _is_recipient_block(block: Message) -> bool:

@@ -21,8 +21,8 @@ from bounces.report import (
     BounceReport,
     Recipient,
     clip,
+    failure_report,
     normalise_address,
-    summary_kind,
 )
 from bounces.status import REPLY, STATUS, kind_of_text
 
@@ -64,13 +64,7 @@ def freeform_report(msg: Message) -> BounceReport | None:
     recipients = tuple(r for r in recipients if r.address) or _unnamed(text)
     if not recipients:
         return None
-    kind = summary_kind(recipients)
-    return BounceReport(
-        kind=kind,
-        reason=f"free-form bounce: {'delayed' if all(r.delayed for r in recipients) else 'failed'}"
-        f", status {next((r.status for r in recipients if r.status), 'none')}",
-        recipients=recipients,
-    )
+    return failure_report("free-form bounce", recipients)
 
 
 def _recipient(address: str, text: str, *, temporary: bool) -> Recipient:

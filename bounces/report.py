@@ -91,14 +91,15 @@ class BounceReport:
     def diagnostic(self) -> str | None:
         return next((r.diagnostic for r in self.recipients if r.diagnostic), None)
 
-    def recipient(self, address: str | None) -> Recipient | None:
-        """What the report says about `address` (a delivery's); a recipient the bounce did not
-        name stands for the delivery's address when the report carries a reference."""
+    def recipient(self, address: str | None, *, delivery_found: bool = False) -> Recipient | None:
+        """What the report says about `address`, a delivery's. A recipient the bounce did not
+        name stands for the delivery's address only when the delivery is known for certain:
+        by the VERP reference, or `delivery_found` by the caller (the original Message-ID)."""
         wanted = address.strip().lower() if address else None
         for r in self.recipients:
             if r.address is not None and r.address == wanted:
                 return r
-        if self.reference is not None:
+        if self.reference is not None or delivery_found:
             return next((r for r in self.recipients if r.address is None), None)
         return None
 
@@ -107,6 +108,18 @@ def summary_kind(recipients: tuple[Recipient, ...]) -> BounceKind:
     """The kind of a message naming these recipients: the most consequential of theirs."""
     kinds = {r.kind for r in recipients}
     return next((k for k in _PRECEDENCE if k in kinds), BounceKind.UNKNOWN)
+
+
+def failure_report(source: str, recipients: tuple[Recipient, ...]) -> BounceReport:
+    """The report of a bounce naming these recipients; the reason says what failed how."""
+    kind = summary_kind(recipients)
+    first = next(r for r in recipients if r.kind == kind)
+    verb = "delayed" if all(r.delayed for r in recipients) else "failed"
+    return BounceReport(
+        kind=kind,
+        reason=f"{source}: {verb}, status {first.status or 'none'}",
+        recipients=recipients,
+    )
 
 
 def clip(text: str | None, limit: int = 500) -> str | None:

@@ -299,7 +299,17 @@ def test_an_unnamed_recipient_stands_for_the_delivery_only_with_a_reference(verp
     with_ref = classify_bounce(raw, verp=verp)
     recipient = with_ref.recipient("kunde@tiny-isp.example")
     assert recipient is not None and recipient.kind == HARD
-    assert classify_bounce(raw).recipient("kunde@tiny-isp.example") is None
+    without = classify_bounce(raw)
+    assert without.recipient("kunde@tiny-isp.example") is None
+    found = without.recipient("kunde@tiny-isp.example", delivery_found=True)
+    assert found is not None and found.kind == HARD
+
+
+def test_a_named_recipient_answers_only_for_its_own_address(verp: Verp) -> None:
+    report = classify_bounce(sample("verp/dsn_to_verp.eml"), verp=verp)
+    named = report.recipient("Anja.Krause@kundenpost.example")
+    assert named is not None and named.status == "5.1.1"
+    assert report.recipient("someone.else@kundenpost.example") is None
 
 
 def test_without_a_verp_codec_no_reference_is_read() -> None:
