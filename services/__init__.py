@@ -3,9 +3,9 @@
 The CLI (``cli/``), the staff pages (``web/``) and every later caller go through here; they
 only parse input and turn results and :mod:`services.errors` into text, exit codes or HTTP.
 
-    errors.py     the one error tree (NotFound, Refused, Forbidden, Conflict, BadInput)
+    errors.py     the one error tree (NotFound, Refused, Forbidden, Conflict, BadInput,
+                  Unavailable)
     config.py     ServiceConfig: what the use cases need of the deployment (edges build it)
-    texts/        the text catalogue, English and German, for every edge
     lookups.py    salon, client and campaign look-ups scoped to one salon
     campaigns.py  create, edit, check/validate, queue, test message
     steering.py   pause, resume, cancel, retry-failed, resolve-unknown
