@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     retry_max_backoff_ms: int = 300_000
     max_attempts: int = 10
     # SMS pacing per sender: Twilio's messages per second for the sender type; an explicit
-    # rate overrides it (and paces the outbox and fake backends too).
+    # rate overrides it (and paces the outbox and fake backends too); 0 switches pacing off.
     sms_sender_type: Literal["long_code", "toll_free", "short_code"] = "long_code"
     sms_messages_per_second: float | None = None
     # Marketing SMS wait out each salon's quiet hours (Salon.quiet_start/quiet_end).

@@ -3,7 +3,11 @@
 - **Rate per sender** (Twilio counts messages per second per sender: 1 for a long code, 3 for
   toll-free, 100 for a short code): a dramatiq ``BucketRateLimiter`` per (provider, sender) in
   Redis, so the limit holds however many worker processes and threads send.
-- **Connections per SMTP host**: a ``ConcurrentRateLimiter`` held while a chunk is sent.
+- **Senders at once**: connections per SMTP host, and threads per paced SMS sender (as many as
+  its messages per second), each a slot held for a whole pass of a batch. A thread without a
+  free slot waits for one before it claims anything: blocked on a semaphore of its process,
+  and the few threads that hold one of those poll the shared count in Redis with a growing
+  pause (at most `SLOT_POLL_MAX`), so waiting costs neither claims nor database round trips.
 - **Hold**: after a 429 the provider's Retry-After holds the sender for every worker.
 - **Quiet hours** per salon (default 20:00-08:00 salon time): marketing SMS wait, never dropped.
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +31,10 @@ from dramatiq.rate_limits.backends import RedisBackend, StubBackend
 
 SENDER_MPS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
 NAMESPACE = "salonpost:pace"
+# How long a waiting thread sleeps at most between two looks at the shared slot count: the
+# slot a holder gives back is taken again within this, and a waiter costs a Redis round trip
+# per pause (20 a second at most), never a database one.
+SLOT_POLL_MAX = 0.05
 
 
 class Pacer(Protocol):
@@ -35,8 +44,9 @@ class Pacer(Protocol):
     def hold(self, key: str, seconds: float) -> None:
         """Nobody sends for `key` during the next `seconds` (the provider said 429)."""
 
-    def connection_slot(self, key: str, limit: int) -> Any:
-        """A context manager yielding True when one of `limit` connection slots was taken."""
+    def connection_slot(self, key: str, limit: int, *, timeout: float = 0.0) -> Any:
+        """A context manager yielding True when one of `limit` slots of `key` was taken within
+        `timeout` seconds (blocking meanwhile), False when none came free in time."""
 
 
 class NoPacing:
@@ -47,7 +57,7 @@ class NoPacing:
         return None
 
     @contextmanager
-    def connection_slot(self, key: str, limit: int) -> Iterator[bool]:
+    def connection_slot(self, key: str, limit: int, *, timeout: float = 0.0) -> Iterator[bool]:
         yield True
 
 
@@ -64,6 +74,9 @@ class RedisPacer:
         # A dead worker's connection slot frees itself after one claim lease.
         self.slot_ttl_ms = int(lease * 1000)
         self._buckets: dict[tuple[str, float], BucketRateLimiter] = {}
+        # A process's own share of every slot count: its threads beyond `limit` block here.
+        self._semaphores: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+        self._semaphores_lock = threading.Lock()
 
     def wait_turn(self, key: str, per_second: float, *, timeout: float) -> bool:
         limiter = self._bucket(key, per_second)
@@ -95,12 +108,33 @@ class RedisPacer:
             self._redis.set(name, 1, px=max(1, int(seconds * 1000)))
 
     @contextmanager
-    def connection_slot(self, key: str, limit: int) -> Iterator[bool]:
-        limiter = ConcurrentRateLimiter(
-            self.backend, f"{NAMESPACE}:{key}:connections", limit=limit, ttl=self.slot_ttl_ms
-        )  # type: ignore[no-untyped-call]
-        with limiter.acquire(raise_on_failure=False) as acquired:
-            yield bool(acquired)
+    def connection_slot(self, key: str, limit: int, *, timeout: float = 0.0) -> Iterator[bool]:
+        deadline = time.monotonic() + timeout
+        local = self._semaphore(key, limit)
+        if not local.acquire(timeout=max(0.0, timeout)):
+            yield False
+            return
+        try:
+            limiter = ConcurrentRateLimiter(
+                self.backend, f"{NAMESPACE}:{key}:connections", limit=limit, ttl=self.slot_ttl_ms
+            )  # type: ignore[no-untyped-call]
+            pause = 0.002
+            while True:
+                with limiter.acquire(raise_on_failure=False) as acquired:
+                    if acquired:
+                        yield True
+                        return
+                if time.monotonic() + pause > deadline:
+                    yield False
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, SLOT_POLL_MAX)
+        finally:
+            local.release()
+
+    def _semaphore(self, key: str, limit: int) -> threading.BoundedSemaphore:
+        with self._semaphores_lock:
+            return self._semaphores.setdefault((key, limit), threading.BoundedSemaphore(limit))
 
     def _bucket(self, key: str, per_second: float) -> BucketRateLimiter:
         if (key, per_second) not in self._buckets:
