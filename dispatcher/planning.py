@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, exists, func, literal, or_, select, text, update
+from sqlalchemy import Integer, String, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from db.models import (
     UTCDateTime,
     utcnow,
 )
+from db.session import analyse_bulk_write
 from gate.audience import audience_query
 from gate.rules import AudienceContext
 
@@ -63,7 +64,7 @@ def audience_context(salon: Salon, campaign: Campaign, now: dt.datetime) -> Audi
 
 def _insert(
     session: Session, table: type, columns: list[str], query: object, *, first: bool
-) -> None:
+) -> int:
     """INSERT ... SELECT; on a campaign planned before (`first` False), skipping what exists.
 
     Why two forms: ON CONFLICT makes every row a speculative insertion (each unique index
@@ -73,12 +74,17 @@ def _insert(
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     statement = module.insert(table).from_select(columns, query)
-    session.execute(statement if first else statement.on_conflict_do_nothing())
+    written = session.execute(statement if first else statement.on_conflict_do_nothing())
+    return int(getattr(written, "rowcount", 0) or 0)
 
 
-def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.datetime) -> None:
+def write_snapshot(
+    session: Session, salon: Salon, campaign: Campaign, now: dt.datetime
+) -> dict[str, int]:
     """Write the campaign's deliveries and exclusions; what a snapshot written before holds
-    stays as it is (the unique constraints make a second snapshot add only what is new)."""
+    stays as it is (the unique constraints make a second snapshot add only what is new).
+    Returns the rows written per table."""
+    written = {"delivery": 0, "exclusion": 0}
     ctx = audience_context(salon, campaign, now)
     planned_before = exists().where(Delivery.campaign_id == campaign.id)
     excluded_before = exists().where(Exclusion.campaign_id == campaign.id)
@@ -99,7 +105,7 @@ def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.d
             literal(0, Integer),
             literal(now, UTCDateTime),
         ).where(audience.c.code.is_(None))
-        _insert(
+        written["delivery"] += _insert(
             session,
             Delivery,
             [
@@ -121,13 +127,14 @@ def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.d
             func.substr(audience.c.code, 1, 2),
             func.substr(audience.c.code, 4),
         ).where(audience.c.code.is_not(None))
-        _insert(
+        written["exclusion"] += _insert(
             session,
             Exclusion,
             ["salon_id", "campaign_id", "client_id", "channel", "rule", "reason"],
             exclusions,
             first=first,
         )
+    return written
 
 
 def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) -> Watermark | None:
@@ -139,11 +146,9 @@ def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) 
     salon = session.get_one(Salon, campaign.salon_id)
     now = now or utcnow()
     watermark = Watermark.now(session)
-    write_snapshot(session, salon, campaign, now)
-    if session.get_bind().dialect.name == "postgresql":
-        # Autovacuum analyses a while after a big insert; until then the planner takes the new
-        # campaign for a few rows and reads all of its deliveries for every chunk claimed.
-        session.execute(text("ANALYZE delivery"))
+    # Autovacuum analyses a while after a big insert, if at all; until then the planner takes
+    # the new campaign for a few rows and reads all of its deliveries for every chunk claimed.
+    analyse_bulk_write(session, write_snapshot(session, salon, campaign, now))
     session.execute(
         update(Campaign).where(Campaign.id == campaign_id).values(status="sending", planned_at=now)
     )
