@@ -184,11 +184,15 @@ def _campaign(kind: str, workdir: Path) -> int:
 
 
 def _recipients(url: str, campaign_id: int) -> int:
-    with psycopg.connect(url.replace("+psycopg", "")) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM delivery WHERE campaign_id = %s", (campaign_id,)
-        ).fetchone()
-    return int(row[0]) if row else 0
+    """The campaign's deliveries, once the workers have planned it."""
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM delivery WHERE campaign_id = %s", (campaign_id,)
+            ).fetchone()
+            if row and row[0]:
+                return int(row[0])
+            time.sleep(0.05)
 
 
 def _transactions(url: str) -> int:
@@ -225,11 +229,12 @@ def _cpu(workers: int, pids: dict[str, int]) -> dict[str, float]:
 
 
 def _cpu_line(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
-    share = {who: (after[who] - before[who]) / seconds for who in after}
+    # Processes that ended meanwhile take their CPU time with them: never below zero.
+    share = {who: max(0.0, after[who] - before[who]) / seconds for who in after}
     idle = share.pop("idle")
     ranked = sorted(share.items(), key=lambda item: -item[1])
     busy = ", ".join(f"{who} {value:.0%}" for who, value in ranked)
-    return f"  CPU while sending (100% = one CPU): {busy}; idle {idle:.0%} of {os.cpu_count()}"
+    return f"  CPU while sending (100% = one CPU): {busy}; idle {idle:.0%} (of {os.cpu_count()}00%)"
 
 
 def _wait(
@@ -277,11 +282,7 @@ def _send(
     started = time.time()
     _salonpost("campaign", "queue", str(campaign_id))
     queued = time.time()
-    # The workers plan meanwhile; the count is known only once they have.
-    count = 0
-    while not count:
-        time.sleep(0.05)
-        count = _recipients(url, campaign_id)
+    count = _recipients(url, campaign_id)
     before = _cpu(stack.workers.pid, pids)
     first, last = _wait(stack, kind, campaign_id, count, started)
     after = _cpu(stack.workers.pid, pids)

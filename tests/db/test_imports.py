@@ -171,7 +171,8 @@ def statements(session: Session) -> Iterator[list[str]]:
 def test_a_big_import_is_written_in_bulk_not_a_statement_per_row(
     session: Session, salon: Salon
 ) -> None:
-    rows = [row(f"K{n}", phone=f"0176 {n:08d}", sms_marketing="granted") for n in range(3000)]
+    rows = [row(f"K{n}", phone=f"0176 {n:08d}", sms_marketing="granted",
+                created_at="2023-01-01T10:00:00") for n in range(3000)]  # fmt: skip
     visits = "client_ref,visited_at,amount\n" + "".join(
         f"K{n},2025-03-01T10:00:00,45.00\nK{n},2025-04-01,0\n" for n in range(3000)
     )
@@ -186,8 +187,14 @@ def test_a_big_import_is_written_in_bulk_not_a_statement_per_row(
         6000,
     )
     # A handful of statements per 1,000 rows (SQLite: executemany runs once per row in the
-    # driver, but it is one statement here), never one per row.
+    # driver, but it is one statement here; PostgreSQL: COPY), never one per row.
     assert len(seen) <= 40, seen[:50]
+    k2999 = session.scalars(select(Client).where(Client.ref == "K2999")).one()
+    assert (k2999.phone_e164, k2999.created_at) == (
+        "+4917600002999",
+        dt.datetime(2023, 1, 1, 9, 0, tzinfo=dt.UTC),  # Berlin winter time
+    )
+    assert current_consent(session, k2999.id) == {("client", "sms"): "granted"}
 
 
 def test_a_bulk_reimport_updates_creates_and_keeps_withdrawals(
