@@ -195,13 +195,14 @@ def _recipients(url: str, campaign_id: int) -> int:
             time.sleep(0.05)
 
 
-def _transactions(url: str) -> int:
+def _transactions(url: str) -> tuple[int, int]:
+    """(commits, rollbacks) of the bench's database so far."""
     with psycopg.connect(url.replace("+psycopg", "")) as conn:
         row = conn.execute(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+            "SELECT xact_commit, xact_rollback FROM pg_stat_database "
             "WHERE datname = current_database()"
         ).fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -287,7 +288,8 @@ def _send(
     first, last = _wait(stack, kind, campaign_id, count, started)
     after = _cpu(stack.workers.pid, pids)
     time.sleep(11)  # idle backends report their transaction counts within 10 s
-    per_message = (_transactions(url) - transactions) / count
+    commits, rollbacks = (b - a for a, b in zip(transactions, _transactions(url), strict=True))
+    per_message = (commits + rollbacks) / count
     rate, sending = count / (last - started), count / (last - first)
     print(
         f"{kind}: {count} messages in {last - started:.2f} s from `campaign queue`: "
@@ -296,7 +298,10 @@ def _send(
         f"{_verdict(first - started <= TARGETS['first_hand_off_s'])}); "
         f"{sending:,.0f} messages/s once sending"
     )
-    print(f"  PostgreSQL: {per_message:.3f} transactions per message (from `campaign queue` on)")
+    print(
+        f"  PostgreSQL: {per_message:.3f} transactions per message from `campaign queue` on "
+        f"({commits} commits, {rollbacks} rollbacks)"
+    )
     print(_cpu_line(before, after, last - first))
     return {f"{kind}_per_s": rate, f"{kind}_sending_per_s": sending,
             f"{kind}_first_hand_off_s": first - started, "pg_xact_per_message": per_message,
