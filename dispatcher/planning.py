@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Integer, String, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -73,9 +74,14 @@ def _insert(
     channel and each address one client (R8)."""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table).from_select(columns, query)
-    written = session.execute(statement if first else statement.on_conflict_do_nothing())
-    return int(getattr(written, "rowcount", 0) or 0)
+    # The table, not the mapped class: an ORM-enabled INSERT's result has no row count.
+    statement = module.insert(table.__table__).from_select(columns, query)  # type: ignore[attr-defined]
+    written = session.execute(
+        statement if first else statement.on_conflict_do_nothing(),
+        execution_options={"preserve_rowcount": True},  # an INSERT's count is otherwise -1
+    )
+    assert isinstance(written, CursorResult)
+    return int(written.rowcount)
 
 
 def write_snapshot(
