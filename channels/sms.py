@@ -223,10 +223,17 @@ class KeepAliveHttpClient(HttpClient):  # type: ignore[misc]
             # The CA bundle requests would use (certifi's), unless the operator names one.
             "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or certs.where(),  # type: ignore[attr-defined]
         }
-        proxy = get_environ_proxies(api_base).get(urlsplit(api_base).scheme)
+        parts = urlsplit(api_base)
+        proxy = get_environ_proxies(api_base).get(parts.scheme)
         self._pool = (
             urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
         )
+        # The API host's own pool, taken once: the manager would parse each URL and look its
+        # pool up again per message. Through a proxy, the manager builds what the proxy needs.
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._api = None if proxy else self._pool.connection_from_url(api_base)
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self._auth: tuple[tuple[str, str] | None, dict[str, str]] = (None, {})
 
     def request(
         self,
@@ -239,21 +246,33 @@ class KeepAliveHttpClient(HttpClient):  # type: ignore[misc]
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        sent = dict(headers or {})
-        if auth:
-            sent |= urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}")
+        sent = dict(headers or {}) | self._auth_header(auth)
         if params:
             url = f"{url}?{urlencode(_pairs(params), doseq=True)}"
         body = urlencode(_pairs(data), doseq=True) if data else None
         if body is not None:
             sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        answer = self._pool.request(
-            method.upper(), url, body=body, headers=sent, redirect=allow_redirects,
-            timeout=timeout or self.timeout,
-        )  # fmt: skip
+        wait = self._timeout if timeout is None else urllib3.Timeout(connect=timeout, read=timeout)
+        if self._api is not None and url.startswith(f"{self._origin}/"):
+            answer = self._api.urlopen(
+                method.upper(), url[len(self._origin) :], body=body, headers=sent,
+                redirect=allow_redirects, retries=False, timeout=wait,
+            )  # fmt: skip
+        else:
+            answer = self._pool.request(
+                method.upper(), url, body=body, headers=sent, redirect=allow_redirects,
+                timeout=wait,
+            )  # fmt: skip
         response = Response(answer.status, answer.data.decode("utf-8"), dict(answer.headers))
         self._test_only_last_response = response  # read for Retry-After, as the SDK's is
         return response
+
+    def _auth_header(self, auth: tuple[str, str] | None) -> dict[str, str]:
+        if not auth:
+            return {}
+        if self._auth[0] != auth:  # encoded once, not per message
+            self._auth = (auth, urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+        return self._auth[1]
 
     def close(self) -> None:
         self._pool.clear()
