@@ -6,8 +6,8 @@
 - **Senders at once**: connections per SMTP host, and threads per paced SMS sender (as many as
   its messages per second), each a slot held for a whole pass of a batch. A thread without a
   free slot waits for one before it claims anything: blocked on a semaphore of its process,
-  and the few threads that hold one of those poll the shared count in Redis with a growing
-  pause (at most `SLOT_POLL_MAX`), so waiting costs neither claims nor database round trips.
+  then in Redis (BLPOP) until a holder in any worker gives a slot back, so waiting costs
+  neither claims nor database round trips nor CPU.
 - **Hold**: after a 429 the provider's Retry-After holds the sender for every worker.
 - **Quiet hours** per salon (default 20:00-08:00 salon time): marketing SMS wait, never dropped.
 
@@ -31,10 +31,10 @@ from dramatiq.rate_limits.backends import RedisBackend, StubBackend
 
 SENDER_MPS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
 NAMESPACE = "salonpost:pace"
-# How long a waiting thread sleeps at most between two looks at the shared slot count: the
-# slot a holder gives back is taken again within this, and a waiter costs a Redis round trip
-# per pause (20 a second at most), never a database one.
-SLOT_POLL_MAX = 0.05
+# How long a waiting thread blocks at most between two looks at the shared slot count; a
+# holder that gives its slot back wakes one waiter at once (a Redis list), so this only bounds
+# the wait for a slot whose holder died.
+SLOT_WAKE = 0.5
 
 
 class Pacer(Protocol):
@@ -118,19 +118,46 @@ class RedisPacer:
             limiter = ConcurrentRateLimiter(
                 self.backend, f"{NAMESPACE}:{key}:connections", limit=limit, ttl=self.slot_ttl_ms
             )  # type: ignore[no-untyped-call]
-            pause = 0.002
             while True:
-                with limiter.acquire(raise_on_failure=False) as acquired:
-                    if acquired:
-                        yield True
-                        return
-                if time.monotonic() + pause > deadline:
+                held = False
+                try:
+                    with limiter.acquire(raise_on_failure=False) as acquired:
+                        if acquired:
+                            held = True
+                            yield True
+                            return
+                finally:
+                    if held:
+                        self._released(key, limit)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     yield False
                     return
-                time.sleep(pause)
-                pause = min(pause * 2, SLOT_POLL_MAX)
+                self._until_released(key, min(remaining, SLOT_WAKE))
         finally:
             local.release()
+
+    def _released(self, key: str, limit: int) -> None:
+        """Wake one thread waiting for a slot of `key`, in whichever worker it waits."""
+        if self._redis is None:
+            return
+        name = f"{NAMESPACE}:{key}:released"
+        with self._redis.pipeline(transaction=False) as pipe:
+            # At most one wake-up a slot kept: with nobody waiting, a later waiter finds a few
+            # stale ones and simply tries the count again.
+            pipe.rpush(name, 1)
+            pipe.ltrim(name, -limit, -1)
+            pipe.pexpire(name, self.slot_ttl_ms)
+            pipe.execute()
+
+    def _until_released(self, key: str, seconds: float) -> None:
+        """Block (in Redis, no CPU) until a holder gives a slot of `key` back or `seconds`
+        pass; the timeout also covers a holder that died without saying so (its slot comes
+        free after the lease)."""
+        if self._redis is None:
+            time.sleep(min(seconds, 0.01))
+            return
+        self._redis.blpop([f"{NAMESPACE}:{key}:released"], timeout=max(0.01, seconds))
 
     def _semaphore(self, key: str, limit: int) -> threading.BoundedSemaphore:
         with self._semaphores_lock:

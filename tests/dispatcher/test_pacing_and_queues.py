@@ -51,6 +51,24 @@ def test_smtp_connections_are_limited_over_every_worker(redis_url: str) -> None:
         assert again
 
 
+def test_a_slot_given_back_in_one_worker_wakes_a_waiter_in_another_at_once(redis_url: str) -> None:
+    holder, waiter = RedisPacer(redis_url, lease=10), RedisPacer(redis_url, lease=10)
+    woke: list[float] = []
+
+    def wait() -> None:
+        with waiter.connection_slot("smtp:host", 1, timeout=5) as taken:
+            woke.append(time.monotonic() if taken else -1.0)
+
+    with holder.connection_slot("smtp:host", 1) as taken:
+        assert taken
+        thread = threading.Thread(target=wait)
+        thread.start()
+        time.sleep(1.05)  # just past a waiter's wake-up timeout (0.5 s): it blocks again
+        released = time.monotonic()
+    thread.join()
+    assert woke and 0 <= woke[0] - released < 0.2  # woken, not timed out (0.45 s later)
+
+
 def test_dead_letters_and_queue_depths_are_counted_per_queue(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     client.zadd("salonpost:sends.XQ", {"m1": 1, "m2": 2})
