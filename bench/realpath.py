@@ -7,8 +7,8 @@ What a new salon does first, measured end to end:
    whatever statistics the planner gets come from Salonpost itself;
 2. ``salonpost clients import`` and ``visits import`` of CSV files (the real commands, run in
    this process so that the interpreter's start-up is not counted as import time);
-3. the Procfile's workers (``dramatiq dispatcher.actors --processes 2 --threads 8``) with the
-   default settings, and the real channel against a loopback server started by the bench
+3. the Procfile's workers (its worker line: environment, ``--processes``, ``--threads``) with
+   the default settings, and the real channel against a loopback server started by the bench
    (`bench.sinks`): SMTP (an aiosmtpd server that accepts every message at once) or Twilio (a
    minimal Messages API); ``fake`` is the in-process fake provider;
 4. ``salonpost campaign create`` and ``campaign queue``; then the time to the first hand-off
@@ -63,6 +63,19 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--worker-env", action="append", default=[], metavar="NAME=VALUE",
         help="a further SALONPOST_ setting of the workers (SMTP_CONCURRENCY=16, say)",
     )  # fmt: skip
+
+
+def procfile_worker() -> tuple[dict[str, str], int, int]:
+    """The Procfile's worker line: its environment, processes and threads."""
+    line = next(
+        line.split(":", 1)[1].split()
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.startswith("worker:")
+    )
+    env = dict(word.split("=", 1) for word in line if "=" in word and not word.startswith("-"))
+    processes = int(line[line.index("--processes") + 1]) if "--processes" in line else 1
+    threads = int(line[line.index("--threads") + 1]) if "--threads" in line else 8
+    return env, processes, threads
 
 
 def _verdict(met: bool) -> str:
@@ -349,7 +362,9 @@ def run(args: argparse.Namespace) -> dict[str, float]:
 def _measure(args: argparse.Namespace, kind: str, url: str, workdir: Path) -> dict[str, float]:
     clients_csv, visits_csv = _write_csvs(workdir, args.clients)
     sink, port = _sink(kind, workdir / "provider.log")
-    env = _worker_env(kind, port, args.worker_env)
+    procfile_env, processes, threads = procfile_worker()
+    args.processes, args.threads = args.processes or processes, args.threads or threads
+    env = procfile_env | _worker_env(kind, port, args.worker_env)
     stack = Stack(url, args, workdir, env=env)
     try:
         _configure_cli(url, stack.redis_url)

@@ -361,7 +361,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         # The operator's path: the Procfile's worker settings unless told otherwise.
         from bench import realpath
 
-        args.processes, args.threads = args.processes or 2, args.threads or 8
         return realpath.main(args)
     args.processes, args.threads = args.processes or os.cpu_count() or 2, args.threads or 4
     if args.memory:
