@@ -332,7 +332,7 @@ def _report_ceiling(kind: str, figures: dict[str, float], ceiling: float, connec
     )
     print(
         f"  ceiling: {ceiling:,.0f} messages/s ({how}, {connections} connections, same server, "
-        f"same run); end to end {ratio:.0%} of it ({target})"
+        f"same run); end to end {ratio:.1%} of it ({target})"
     )
     figures |= {f"{kind}_ceiling_per_s": ceiling, f"{kind}_ratio": ratio}
 
