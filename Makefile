@@ -54,6 +54,9 @@ serve: install
 	$(BIN)/salonpost serve
 
 bench: install
+	$(BIN)/python -m bench sending --channel smtp
+	$(BIN)/python -m bench sending --channel twilio
+	$(BIN)/python -m bench sending --channel fake
 	$(BIN)/python -m bench sending --recipients $(RECIPIENTS)
 	$(BIN)/python -m bench audience --clients $(CLIENTS)
 	$(BIN)/python -m bench unsubscribe --requests 5000

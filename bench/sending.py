@@ -48,8 +48,10 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--baseline", type=int, default=5_000, help="recipients of the baseline")
     parser.add_argument("--small", type=int, default=10_000, help="the small size for memory")
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--processes", type=int, help="worker processes (default: one per CPU; --channel: 2)"
+    )
+    parser.add_argument("--threads", type=int, help="threads per worker (4; --channel: 8)")
     parser.add_argument("--pg-host", default=os.environ.get("SALONPOST_TEST_PG_HOST", "127.0.0.1"))
     parser.add_argument("--pg-user", default="postgres")
     parser.add_argument(
@@ -60,6 +62,9 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "worker RSS at both; no email, no baseline",
     )
     parser.add_argument("--claim-chunk", type=int, help="SALONPOST_CLAIM_CHUNK (default: settings)")
+    from bench import realpath  # which builds on this module
+
+    realpath.arguments(parser)
     return parser
 
 
@@ -353,6 +358,12 @@ def _rounds(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     args = arguments(argparse.ArgumentParser(prog="bench sending")).parse_args(argv)
+    if args.channel:
+        # The operator's path: the Procfile's worker settings unless told otherwise.
+        from bench import realpath
+
+        return realpath.main(args)
+    args.processes, args.threads = args.processes or os.cpu_count() or 2, args.threads or 4
     if args.memory:
         results = _rounds(args, (args.small, args.memory), channels=("sms",), baseline=False)
         rate = results[f"sms@{args.memory}"]

@@ -1,14 +1,19 @@
-"""Engines and sessions: one engine per database URL, SQLite tuned for a few threads."""
+"""Engines and sessions: one engine per database URL, SQLite tuned for a few threads; and the
+statistics a bulk write leaves behind (`analyse_bulk_write`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+# Below this many rows a write cannot mislead the planner much; ANALYZE costs a sample of up to
+# 30,000 rows of the table, whatever the size of the write.
+BULK_ROWS = 500
 
 
 def _normalise_url(url: str) -> str:
@@ -61,3 +66,21 @@ def session_scope(
         raise
     finally:
         session.close()
+
+
+def analyse_bulk_write(session: Session, written: Mapping[str, int]) -> list[str]:
+    """ANALYZE every table a bulk write added `BULK_ROWS` or more rows to; the tables analysed.
+
+    Why, on PostgreSQL: autovacuum analyses a table only after a while, late or never (it may
+    be switched off), and until then the planner takes a new salon's clients, visits and consent
+    log for the few rows, or none, it saw before. The queries of a first campaign then choose
+    plans that read a table once per row of another: planning took 35-48 s instead of 3-4 s
+    for 20,000 clients, a batch's gate check 0.87 s instead of 0.05 s. Run in the writer's
+    transaction, so the statistics count its rows and become visible with them. SQLite plans
+    without such statistics, so nothing is done there."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    analysed = [table for table, rows in written.items() if rows >= BULK_ROWS]
+    for table in analysed:
+        session.execute(text(f'ANALYZE "{table}"'))
+    return analysed

@@ -3,7 +3,11 @@
 - **Rate per sender** (Twilio counts messages per second per sender: 1 for a long code, 3 for
   toll-free, 100 for a short code): a dramatiq ``BucketRateLimiter`` per (provider, sender) in
   Redis, so the limit holds however many worker processes and threads send.
-- **Connections per SMTP host**: a ``ConcurrentRateLimiter`` held while a chunk is sent.
+- **Senders at once**: connections per SMTP host, and threads per paced SMS sender (as many as
+  its messages per second), each a slot held for a whole pass of a batch. A thread without a
+  free slot waits for one before it claims anything: blocked on a semaphore of its process,
+  then in Redis (BLPOP) until a holder in any worker gives a slot back, so waiting costs
+  neither claims nor database round trips nor CPU.
 - **Hold**: after a 429 the provider's Retry-After holds the sender for every worker.
 - **Quiet hours** per salon (default 20:00-08:00 salon time): marketing SMS wait, never dropped.
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +33,10 @@ from dramatiq.rate_limits.backends import RedisBackend
 
 SENDER_MPS = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
 NAMESPACE = "salonpost:pace"
+# How long a waiting thread blocks at most between two looks at the shared slot count; a
+# holder that gives its slot back wakes one waiter at once (a Redis list), so this only bounds
+# the wait for a slot whose holder died.
+SLOT_WAKE = 0.5
 
 
 class Pacer(Protocol):
@@ -37,8 +46,9 @@ class Pacer(Protocol):
     def hold(self, key: str, seconds: float) -> None:
         """Nobody sends for `key` during the next `seconds` (the provider said 429)."""
 
-    def connection_slot(self, key: str, limit: int) -> Any:
-        """A context manager yielding True when one of `limit` connection slots was taken."""
+    def connection_slot(self, key: str, limit: int, *, timeout: float = 0.0) -> Any:
+        """A context manager yielding True when one of `limit` slots of `key` was taken within
+        `timeout` seconds (blocking meanwhile), False when none came free in time."""
 
 
 class NoPacing:
@@ -51,7 +61,7 @@ class NoPacing:
         return None
 
     @contextmanager
-    def connection_slot(self, key: str, limit: int) -> Iterator[bool]:
+    def connection_slot(self, key: str, limit: int, *, timeout: float = 0.0) -> Iterator[bool]:
         yield True
 
 
@@ -66,6 +76,9 @@ class RedisPacer:
         # A dead worker's connection slot frees itself after one claim lease.
         self.slot_ttl_ms = int(lease * 1000)
         self._buckets: dict[tuple[str, float], BucketRateLimiter] = {}
+        # A process's own share of every slot count: its threads beyond `limit` block here.
+        self._semaphores: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+        self._semaphores_lock = threading.Lock()
 
     @classmethod
     def from_url(cls, redis_url: str, *, lease: float) -> RedisPacer:
@@ -97,12 +110,55 @@ class RedisPacer:
         self._redis.set(f"{NAMESPACE}:{key}:hold", 1, px=max(1, int(seconds * 1000)))
 
     @contextmanager
-    def connection_slot(self, key: str, limit: int) -> Iterator[bool]:
-        limiter = ConcurrentRateLimiter(
-            self.backend, f"{NAMESPACE}:{key}:connections", limit=limit, ttl=self.slot_ttl_ms
-        )  # type: ignore[no-untyped-call]
-        with limiter.acquire(raise_on_failure=False) as acquired:
-            yield bool(acquired)
+    def connection_slot(self, key: str, limit: int, *, timeout: float = 0.0) -> Iterator[bool]:
+        deadline = time.monotonic() + timeout
+        local = self._semaphore(key, limit)
+        if not local.acquire(timeout=max(0.0, timeout)):
+            yield False
+            return
+        try:
+            limiter = ConcurrentRateLimiter(
+                self.backend, f"{NAMESPACE}:{key}:connections", limit=limit, ttl=self.slot_ttl_ms
+            )  # type: ignore[no-untyped-call]
+            while True:
+                held = False
+                try:
+                    with limiter.acquire(raise_on_failure=False) as acquired:
+                        if acquired:
+                            held = True
+                            yield True
+                            return
+                finally:
+                    if held:
+                        self._released(key, limit)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    yield False
+                    return
+                self._until_released(key, min(remaining, SLOT_WAKE))
+        finally:
+            local.release()
+
+    def _released(self, key: str, limit: int) -> None:
+        """Wake one thread waiting for a slot of `key`, in whichever worker it waits."""
+        name = f"{NAMESPACE}:{key}:released"
+        with self._redis.pipeline(transaction=False) as pipe:
+            # At most one wake-up a slot kept: with nobody waiting, a later waiter finds a few
+            # stale ones and simply tries the count again.
+            pipe.rpush(name, 1)
+            pipe.ltrim(name, -limit, -1)
+            pipe.pexpire(name, self.slot_ttl_ms)
+            pipe.execute()
+
+    def _until_released(self, key: str, seconds: float) -> None:
+        """Block (in Redis, no CPU) until a holder gives a slot of `key` back or `seconds`
+        pass; the timeout also covers a holder that died without saying so (its slot comes
+        free after the lease)."""
+        self._redis.blpop([f"{NAMESPACE}:{key}:released"], timeout=max(0.01, seconds))
+
+    def _semaphore(self, key: str, limit: int) -> threading.BoundedSemaphore:
+        with self._semaphores_lock:
+            return self._semaphores.setdefault((key, limit), threading.BoundedSemaphore(limit))
 
     def _bucket(self, key: str, per_second: float) -> BucketRateLimiter:
         if (key, per_second) not in self._buckets:

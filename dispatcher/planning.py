@@ -14,8 +14,9 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, exists, func, literal, or_, select, text, update
+from sqlalchemy import Integer, String, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -28,6 +29,7 @@ from db.models import (
     UTCDateTime,
     utcnow,
 )
+from db.session import analyse_bulk_write
 from db.states import MAX_WINDOW_MONTHS, CampaignStatus, DeliveryStatus
 from gate.audience import audience_query
 from gate.rules import AudienceContext
@@ -64,7 +66,7 @@ def audience_context(salon: Salon, campaign: Campaign, now: dt.datetime) -> Audi
 
 def _insert(
     session: Session, table: type, columns: list[str], query: object, *, first: bool
-) -> None:
+) -> int:
     """INSERT ... SELECT; on a campaign planned before (`first` False), skipping what exists.
 
     Why two forms: ON CONFLICT makes every row a speculative insertion (each unique index
@@ -73,13 +75,23 @@ def _insert(
     channel and each address one client (R8)."""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table).from_select(columns, query)
-    session.execute(statement if first else statement.on_conflict_do_nothing())
+    # The table, not the mapped class: an ORM-enabled INSERT's result has no row count.
+    statement = module.insert(table.__table__).from_select(columns, query)  # type: ignore[attr-defined]
+    written = session.execute(
+        statement if first else statement.on_conflict_do_nothing(),
+        execution_options={"preserve_rowcount": True},  # an INSERT's count is otherwise -1
+    )
+    assert isinstance(written, CursorResult)
+    return int(written.rowcount)
 
 
-def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.datetime) -> None:
+def write_snapshot(
+    session: Session, salon: Salon, campaign: Campaign, now: dt.datetime
+) -> dict[str, int]:
     """Write the campaign's deliveries and exclusions; what a snapshot written before holds
-    stays as it is (the unique constraints make a second snapshot add only what is new)."""
+    stays as it is (the unique constraints make a second snapshot add only what is new).
+    Returns the rows written per table."""
+    written = {"delivery": 0, "exclusion": 0}
     ctx = audience_context(salon, campaign, now)
     planned_before = exists().where(Delivery.campaign_id == campaign.id)
     excluded_before = exists().where(Exclusion.campaign_id == campaign.id)
@@ -100,7 +112,7 @@ def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.d
             literal(0, Integer),
             literal(now, UTCDateTime),
         ).where(audience.c.code.is_(None))
-        _insert(
+        written["delivery"] += _insert(
             session,
             Delivery,
             [
@@ -122,13 +134,14 @@ def write_snapshot(session: Session, salon: Salon, campaign: Campaign, now: dt.d
             func.substr(audience.c.code, 1, 2),
             func.substr(audience.c.code, 4),
         ).where(audience.c.code.is_not(None))
-        _insert(
+        written["exclusion"] += _insert(
             session,
             Exclusion,
             ["salon_id", "campaign_id", "client_id", "channel", "rule", "reason"],
             exclusions,
             first=first,
         )
+    return written
 
 
 def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) -> Watermark | None:
@@ -140,11 +153,9 @@ def plan(session: Session, campaign_id: int, *, now: dt.datetime | None = None) 
     salon = session.get_one(Salon, campaign.salon_id)
     now = now or utcnow()
     watermark = Watermark.now(session)
-    write_snapshot(session, salon, campaign, now)
-    if session.get_bind().dialect.name == "postgresql":
-        # Autovacuum analyses a while after a big insert; until then the planner takes the new
-        # campaign for a few rows and reads all of its deliveries for every chunk claimed.
-        session.execute(text("ANALYZE delivery"))
+    # Autovacuum analyses a while after a big insert, if at all; until then the planner takes
+    # the new campaign for a few rows and reads all of its deliveries for every chunk claimed.
+    analyse_bulk_write(session, write_snapshot(session, salon, campaign, now))
     session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id)

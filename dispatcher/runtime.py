@@ -60,8 +60,10 @@ def channel_factory(settings: Settings, kind: str) -> Callable[[], Channel]:
 def _limits(settings: Settings) -> tuple[dict[str, float], dict[str, int]]:
     """(messages per second per sender, connections per host) by channel kind."""
     rates: dict[str, float] = {}
-    if settings.sms_messages_per_second:
-        rates[states.Channel.SMS] = settings.sms_messages_per_second
+    if settings.sms_messages_per_second is not None:
+        # 0: Salonpost does not pace (a Messaging Service with its own queue and throughput).
+        if settings.sms_messages_per_second > 0:
+            rates[states.Channel.SMS] = settings.sms_messages_per_second
     elif settings.sms_backend == "twilio":
         rates[states.Channel.SMS] = SENDER_MPS[settings.sms_sender_type]
     concurrency: dict[str, int] = (

@@ -100,11 +100,13 @@ def add_clients(session: Session, salon: Salon, count: int) -> list[Client]:
     return clients
 
 
-def planned_campaign(session: Session, salon: Salon, *, email: bool = False) -> Campaign:
+def planned_campaign(
+    session: Session, salon: Salon, *, email: bool = False, sms: bool = True
+) -> Campaign:
     campaign = Campaign(
         salon_id=salon.id,
         name="Herbst",
-        sms_body=SMS,
+        sms_body=SMS if sms else None,
         email_subject="Hallo" if email else None,
         email_text="Hallo {{ first_name }} {{ unsubscribe_url }}" if email else None,
         status="queued",

@@ -171,3 +171,31 @@ def test_a_link_token_is_what_itsdangerous_signs_and_reads_back() -> None:
     payload = made.rsplit("~", 1)[0]
     assert Signer("s" * 40, salt=SALT, sep="~").sign(payload).decode() == made
     assert read_token(made, secret_key="s" * 40) == token
+
+
+@pytest.mark.services
+def test_the_planner_knows_a_fresh_snapshot_without_autovacuum(pg_url: str) -> None:
+    """Autovacuum off: planning analyses the snapshot it wrote, so the claims of a campaign's
+    first batches are planned for its real size, not for the few rows of before."""
+    from sqlalchemy import text
+
+    from db.session import get_engine, session_factory
+    from tests.dispatcher.conftest import add_clients
+
+    with get_engine(pg_url).begin() as conn:
+        conn.execute(text("ALTER TABLE delivery SET (autovacuum_enabled = false)"))
+    session = session_factory(pg_url)()
+    try:
+        salon = Salon(slug="neu", name="Salon Neu", gate_on=dt.date(2024, 1, 1))
+        session.add(salon)
+        session.commit()
+        add_clients(session, salon, 3000)
+        campaign = planned_campaign(session, salon)
+        estimate = session.execute(
+            text("EXPLAIN (FORMAT JSON) SELECT * FROM delivery WHERE campaign_id = :c "
+                 "AND status = 'pending'"), {"c": campaign.id}
+        ).scalar_one()[0]["Plan"]["Plan Rows"]  # fmt: skip
+        assert 1500 <= estimate <= 6000
+    finally:
+        session.rollback()
+        session.close()

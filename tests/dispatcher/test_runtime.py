@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from channels.outbox import OutboxChannel
 from channels.sms import TwilioSmsChannel
+from db.models import Salon
 from dispatcher.runtime import Runtime
 from settings import Settings
 
@@ -45,3 +46,27 @@ def test_a_channel_that_cannot_be_asked_claims_small_chunks(tmp_path) -> None:
     assert _chunk_size(runtime, ["sms"]) == 400
     assert _chunk_size(runtime, ["email"]) == UNASKABLE_CHUNK
     assert _chunk_size(runtime, ["sms", "email"]) == UNASKABLE_CHUNK
+
+
+def test_a_paced_sender_sends_from_a_seconds_worth_of_threads_an_unpaced_one_from_all(
+    tmp_path,
+) -> None:
+    """Slots per sender: a long code (1/s) one thread, a short code (100/s) up to 100; SMTP
+    its connections; an explicit rate of 0 paces nothing (every thread sends)."""
+    from dispatcher.batch_run import _chunk_size, sender_slots
+
+    salon = Salon(id=1, slug="anna", name="Salon Anna", sms_sender="+4915100000000")
+    twilio = dict(outbox_dir=str(tmp_path), sms_backend="twilio", twilio_account_sid="AC1",
+                  twilio_auth_token="t", sms_from="+4915100000000")  # fmt: skip
+    long_code = Runtime.from_settings(Settings(**twilio))
+    assert sender_slots(long_code, salon, ["sms"]) == [("twilio:+4915100000000:senders", 1)]
+    # One thread at 1/s: a chunk is what it sends in half a pass.
+    assert _chunk_size(long_code, ["sms"], seconds=30) == 30
+    short_code = Runtime.from_settings(Settings(**twilio, sms_sender_type="short_code"))
+    assert sender_slots(short_code, salon, ["sms"]) == [("twilio:+4915100000000:senders", 100)]
+    unpaced = Runtime.from_settings(Settings(**twilio, sms_messages_per_second=0))
+    assert unpaced.rates == {} and sender_slots(unpaced, salon, ["sms"]) == []
+    smtp = Runtime.from_settings(
+        Settings(outbox_dir=str(tmp_path), email_backend="smtp", smtp_url="smtp://127.0.0.1:1")
+    )
+    assert sender_slots(smtp, salon, ["email", "sms"]) == [("smtp", smtp.concurrency["email"])]
